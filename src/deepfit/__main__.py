@@ -1,0 +1,5 @@
+import sys
+
+from deepfit.cli.main import main
+
+sys.exit(main())

@@ -1,0 +1,38 @@
+"""The `deepfit` command: parse, dispatch, and turn a `DeepfitError` into a short message and exit status 2."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from deepfit import __version__
+from deepfit.errors import DeepfitError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from deepfit.cli import inspect, study, train
+
+    parser = argparse.ArgumentParser(prog="deepfit", description="Train deep neural networks that actually train.")
+    parser.add_argument("--version", action="version", version=f"deepfit {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    train.add_parsers(sub)
+    study.add_parsers(sub)
+    inspect.add_parsers(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except DeepfitError as exc:
+        print(f"deepfit {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"deepfit {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

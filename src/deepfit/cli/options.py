@@ -1,0 +1,69 @@
+"""The options every training command shares, and how they become one `RunConfig`."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from deepfit.config import RunConfig, load_config
+
+
+def add_run_options(p: argparse.ArgumentParser) -> None:
+    """Config, data, subset, device, seed and output options: one vocabulary for every command that trains."""
+    g = p.add_argument_group("run options")
+    g.add_argument("--config", metavar="FILE", help="TOML config file (see configs/)")
+    g.add_argument(
+        "--set",
+        metavar="KEY=VALUE",
+        action="append",
+        default=[],
+        dest="overrides",
+        help="override any config key, e.g. --set model.activation=elu (repeatable)",
+    )
+    g.add_argument("--epochs", type=int, help="maximum epochs (train.epochs)")
+    g.add_argument("--batch-size", type=int, help="batch size (train.batch_size)")
+    g.add_argument("--subset", type=int, metavar="N", help="train on the first N training samples")
+    g.add_argument(
+        "--data",
+        metavar="NAME|FILE|DIR",
+        help="dataset: a name (fashion_mnist), an .npz or .csv file, or a directory of IDX files",
+    )
+    g.add_argument("--data-dir", metavar="DIR", help="directory holding Fashion-MNIST's four IDX files")
+    g.add_argument("--out", metavar="DIR", help="parent directory of run directories (default runs/)")
+    g.add_argument("--name", help="run name")
+    g.add_argument("--device", help="auto, cpu, cuda or cuda:N")
+    g.add_argument("--seed", type=int, help="random seed")
+    g.add_argument("--quiet", action="store_true", help="no progress output")
+
+
+def data_overrides(value: str) -> list[str]:
+    path = Path(value)
+    if path.suffix in (".npz", ".csv"):
+        return [f"data.name={path.suffix[1:]}", f"data.path={_quote(value)}"]
+    if path.is_dir():
+        return ["data.name=idx", f"data.dir={_quote(value)}"]
+    return [f"data.name={_quote(value)}"]
+
+
+def _quote(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def config_from_args(args: argparse.Namespace, base: dict[str, Any] | None = None) -> RunConfig:
+    """Merge base dict < --config file < --set overrides < dedicated flags into one validated config."""
+    overrides = list(args.overrides)
+    if args.data:
+        overrides += data_overrides(args.data)
+    flags = {
+        "train.epochs": args.epochs,
+        "train.batch_size": args.batch_size,
+        "data.subset": args.subset,
+        "train.device": args.device and _quote(args.device),
+        "train.seed": args.seed,
+        "data.dir": args.data_dir and _quote(args.data_dir),
+        "out": args.out and _quote(args.out),
+        "name": args.name and _quote(args.name),
+    }
+    overrides += [f"{k}={v}" for k, v in flags.items() if v is not None]
+    return load_config(args.config, overrides, base=base)

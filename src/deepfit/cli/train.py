@@ -1,0 +1,118 @@
+"""`deepfit train`, `deepfit evaluate` and `deepfit predict`."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+import torch
+from rich.console import Console
+
+from deepfit.cli.options import add_run_options, config_from_args
+from deepfit.errors import ConfigError, DataError, ShapeError
+from deepfit.nn import load_model
+from deepfit.report.run_report import write_run_report
+from deepfit.train import Trainer, load_run_config, objective_for
+from deepfit.train.run import load_splits, resolve_device, run_training
+
+console = Console()
+
+
+def add_parsers(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("train", help="train a network and write a run directory")
+    add_run_options(p)
+    p.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run from its checkpoint")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("evaluate", help="evaluate a saved run on a split")
+    p.add_argument("run_dir")
+    p.add_argument("--split", choices=["train", "valid", "test"], default="test")
+    p.add_argument("--device", default="auto")
+    p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("predict", help="predict with a saved run on inputs from an .npz file")
+    p.add_argument("run_dir")
+    p.add_argument("--input", required=True, metavar="FILE.npz", help="array 'x' (or 'x_test') of samples")
+    p.add_argument("--output", metavar="FILE.npz", help="where to write probabilities (default: print)")
+    p.add_argument("--device", default="auto")
+    p.set_defaults(func=cmd_predict)
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    if args.resume:
+        if args.config or args.overrides:
+            raise ConfigError("--resume continues a run with its own config.toml; drop --config and --set")
+        run_dir = Path(args.resume)
+        cfg = load_run_config(run_dir)
+        result = run_training(cfg, quiet=args.quiet, run_dir=run_dir, resume=True)
+    else:
+        cfg = config_from_args(args)
+        result = run_training(cfg, quiet=args.quiet)
+    report = write_run_report(result.run_dir)
+    m = result.metrics
+    figures = "  ".join(f"{s} acc {m[s]['acc']:.4f}" for s in ("valid", "test") if s in m and "acc" in m[s])
+    console.print(f"{figures}\nrun directory: {result.run_dir}\nreport: {report}", highlight=False)
+    return 0
+
+
+def _load(run_dir: str, device: str) -> tuple[Trainer, dict]:
+    cfg = load_run_config(run_dir)
+    model, _spec, meta, extra = load_model(run_dir)
+    trainer = Trainer(
+        model,
+        objective_for(meta.get("task", cfg.train.loss), cfg.data.task),
+        device=resolve_device(device),
+        eval_batch_size=cfg.train.eval_batch_size,
+    )
+    return trainer, {"cfg": cfg, "meta": meta, **extra}
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    trainer, ctx = _load(args.run_dir, args.device)
+    data = getattr(load_splits(ctx["cfg"]), args.split)
+    if data is None:
+        raise ConfigError(f"--split {args.split}: this run's data has no {args.split} split")
+    figures = trainer.evaluate(data)
+    console.print(f"{args.split}: " + "  ".join(f"{k} {v:.4f}" for k, v in figures.items()), highlight=False)
+    return 0
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    trainer, ctx = _load(args.run_dir, args.device)
+    x = _read_inputs(Path(args.input))
+    if x.dtype == np.uint8:
+        x = x.astype(np.float32) / 255.0
+    xt = torch.as_tensor(np.asarray(x, dtype=np.float32))
+    if "mean" in ctx:
+        shape = tuple(ctx["mean"].shape)
+        if tuple(xt.shape[1:]) != shape:
+            raise ShapeError(f"{args.input}: samples have shape {tuple(xt.shape[1:])}, the model expects {shape}")
+        xt = (xt - ctx["mean"]) / ctx["std"]
+    probs = trainer.predict(xt)
+    if args.output:
+        pred = probs.argmax(1) if probs.dim() == 2 else (probs > 0.5).long()
+        np.savez(args.output, probabilities=probs.numpy(), predictions=pred.numpy())
+        console.print(f"wrote {len(probs)} predictions to {args.output}", highlight=False)
+    else:
+        names = ctx["meta"].get("class_names")
+        for row in probs[:20]:
+            k = int(row.argmax()) if row.dim() else int(row > 0.5)
+            label = names[k] if names else k
+            console.print(f"{label}\t" + " ".join(f"{p:.3f}" for p in row.reshape(-1).tolist()), highlight=False)
+        if len(probs) > 20:
+            console.print(f"... {len(probs) - 20} more; use --output FILE.npz", highlight=False)
+    return 0
+
+
+def _read_inputs(path: Path) -> np.ndarray:
+    if not path.is_file():
+        raise DataError(f"{path}: input file not found")
+    try:
+        with np.load(path) as f:
+            for key in ("x", "x_test", "X"):
+                if key in f:
+                    return f[key]
+            raise DataError(f"{path}: expected an array named 'x' (or 'x_test'), found {sorted(f.files)}")
+    except (ValueError, OSError) as exc:
+        raise DataError(f"{path}: not a readable .npz file ({exc})") from None

@@ -1,0 +1,293 @@
+"""Validated run configuration: TOML and CLI flags in, one `RunConfig` out; errors name the field.
+
+This is the edge. Code below `train/` takes plain typed arguments, and only the keys a user set are passed
+on, so each hyperparameter's default lives in one place: the signature of the function that uses it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import tomli_w
+import tomllib
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from deepfit.errors import ConfigError
+from deepfit.nn import ACTIVATIONS, INITIALIZERS
+from deepfit.optim import OPTIMIZERS, SCHEDULES
+from deepfit.registry import Registry
+
+
+def _known(registry: Registry, spec: Any, *, allow: tuple[str, ...] = ()) -> Any:
+    """Check a name (or `{name=...}` table) against its registry, so typos fail before any data loads."""
+    name = spec.get("name") if isinstance(spec, dict) else spec
+    if name in allow:
+        return spec
+    try:
+        registry.canonical(name)
+    except ConfigError as exc:
+        raise ValueError(str(exc)) from None
+    return spec
+
+
+# Keras spellings accepted at the edge and normalised once (STYLE 3.2).
+_KERAS_OPTIMIZER_KEYS = {"learning_rate": "lr", "epsilon": "eps", "decay": "weight_decay"}
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class DataConfig(_Section):
+    name: str = Field("fashion_mnist", description="dataset: fashion_mnist, idx, npz or csv")
+    dir: str | None = Field(None, description="directory holding the dataset files (fashion_mnist, idx)")
+    path: str | None = Field(None, description="dataset file (npz, csv)")
+    subset: int | None = Field(None, ge=1, description="keep only the first N training samples")
+    valid: float = Field(
+        5000, ge=0, description="validation split: a count (first N training samples) or a fraction < 1"
+    )
+    standardize: bool = Field(True, description="standardise features with training-split statistics")
+    task: Literal["multiclass", "binary", "regression"] = "multiclass"
+    label_column: str | None = Field(None, description="label column of a CSV file")
+
+    @field_validator("valid")
+    @classmethod
+    def _valid_count_or_fraction(cls, v: float) -> float:
+        if v >= 1 and v != int(v):
+            raise ValueError(f"a count (integer) or a fraction in (0, 1), got {v}")
+        return int(v) if v >= 1 else v
+
+
+class ModelConfig(_Section):
+    hidden: list[int] = Field([300, 100], description="units of each hidden dense layer, bottom first")
+    activation: str | dict[str, Any] = Field("relu", description="activation name or {name=..., params}")
+    init: str | dict[str, Any] = Field("he_normal", description="kernel initializer name or {name=...}")
+    norm: Literal["none", "before", "after"] = Field("none", description="batch norm per dense block")
+    dropout: float = Field(0.0, ge=0.0, lt=1.0, description="dropout rate after each hidden block")
+
+    @field_validator("activation")
+    @classmethod
+    def _known_activation(cls, v: Any) -> Any:
+        return _known(ACTIVATIONS, v)
+
+    @field_validator("init")
+    @classmethod
+    def _known_init(cls, v: Any) -> Any:
+        return _known(INITIALIZERS, v, allow=("auto",))
+
+    @field_validator("hidden")
+    @classmethod
+    def _positive_units(cls, v: list[int]) -> list[int]:
+        bad = [u for u in v if u < 1]
+        if bad:
+            raise ValueError(f"each layer needs at least 1 unit, got {v}")
+        return v
+
+
+class OptimConfig(BaseModel):
+    """`name`, `lr` and any parameter of that optimizer (torch's names; Keras spellings accepted)."""
+
+    model_config = ConfigDict(extra="allow", validate_assignment=True)
+    name: str = Field("nadam", description="optimizer name, see `deepfit list optimizers`")
+    lr: float = Field(1e-3, gt=0, description="learning rate")
+
+    @field_validator("name")
+    @classmethod
+    def _known_optimizer(cls, v: str) -> str:
+        return _known(OPTIMIZERS, v)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _normalise_keras_spellings(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        for keras, torch_name in _KERAS_OPTIMIZER_KEYS.items():
+            if keras in data:
+                if torch_name in data:
+                    raise ValueError(f"give either {keras!r} or {torch_name!r}, not both")
+                data[torch_name] = data.pop(keras)
+        if "beta_1" in data or "beta_2" in data:
+            b1, b2 = data.pop("beta_1", 0.9), data.pop("beta_2", 0.999)
+            data["betas"] = [b1, b2]
+        return data
+
+    def params(self) -> dict[str, Any]:
+        """The optimizer's own parameters the user set (everything but `name`)."""
+        return {**(self.model_extra or {}), "lr": self.lr}
+
+
+class ScheduleConfig(BaseModel):
+    """`name`, `interval` and any parameter of that schedule."""
+
+    model_config = ConfigDict(extra="allow", validate_assignment=True)
+    name: str = Field("constant", description="schedule name, see `deepfit list schedules`")
+    interval: Literal["step", "epoch"] = Field("step", description="advance the schedule per batch or epoch")
+
+    @field_validator("name")
+    @classmethod
+    def _known_schedule(cls, v: str) -> str:
+        return _known(SCHEDULES, v)
+
+    def params(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+
+class EarlyStoppingConfig(_Section):
+    monitor: str = "val_loss"
+    patience: int = Field(5, ge=0, description="epochs without improvement before stopping")
+    min_delta: float = Field(0.0, ge=0.0)
+    restore_best: bool = True
+
+
+class TrainConfig(_Section):
+    epochs: int = Field(20, ge=1, description="maximum number of epochs")
+    batch_size: int = Field(32, ge=1)
+    seed: int = Field(42, ge=0)
+    device: str = Field("auto", description="auto, cpu, cuda or cuda:N")
+    loss: str = Field("auto", description="auto (from data.task), cross_entropy, binary_cross_entropy, mse")
+    early_stopping: EarlyStoppingConfig | None = Field(
+        default_factory=EarlyStoppingConfig, description="early stopping settings; false turns it off"
+    )
+    checkpoint_every: int = Field(1, ge=1, description="write a resumable checkpoint every N epochs")
+    eval_batch_size: int = Field(4096, ge=1)
+    threads: int | None = Field(None, ge=1, description="CPU threads for torch (default: torch's choice)")
+
+    @field_validator("early_stopping", mode="before")
+    @classmethod
+    def _bool_toggles_early_stopping(cls, v: Any) -> Any:
+        if v is False:
+            return None
+        return {} if v is True else v
+
+
+class RunConfig(_Section):
+    name: str = Field("run", description="run name; the run directory is <out>/<name>-<time>")
+    out: str = Field("runs", description="parent directory of run directories")
+    data: DataConfig = Field(default_factory=DataConfig)
+    model: ModelConfig = Field(default_factory=ModelConfig)
+    optimizer: OptimConfig = Field(default_factory=OptimConfig)
+    schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
+    train: TrainConfig = Field(default_factory=TrainConfig)
+
+
+def _format_validation_error(exc: ValidationError, source: str) -> ConfigError:
+    lines = []
+    for err in exc.errors():
+        field = ".".join(str(p) for p in err["loc"])
+        got = err.get("input")
+        if err["type"] == "extra_forbidden":
+            section = _section_model(err["loc"][:-1])
+            valid = ", ".join(section.model_fields) if section else "see docs/config.md"
+            lines.append(f"{field}: unknown key; valid keys: {valid}")
+        else:
+            lines.append(f"{field}: {err['msg']}; got {got!r}")
+    return ConfigError(f"{source}: " + "; ".join(lines))
+
+
+def _section_model(loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    model: type[BaseModel] = RunConfig
+    for part in loc:
+        field = model.model_fields.get(str(part))
+        if field is None:
+            return None
+        ann = field.annotation
+        candidates = [ann, *getattr(ann, "__args__", ())]
+        sub = next((c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)), None)
+        if sub is None:
+            return None
+        model = sub
+    return model
+
+
+def config_from_dict(data: dict[str, Any], *, source: str = "config") -> RunConfig:
+    """Validate a nested dict into a `RunConfig`, turning pydantic's errors into one `ConfigError`."""
+    try:
+        return RunConfig.model_validate(data)
+    except ValidationError as exc:
+        raise _format_validation_error(exc, source) from None
+
+
+def read_toml(path: str | Path) -> dict[str, Any]:
+    """Read a TOML file into a dict; a missing or malformed file is a `ConfigError` naming it."""
+    path = Path(path)
+    try:
+        with path.open("rb") as f:
+            return tomllib.load(f)
+    except FileNotFoundError:
+        raise ConfigError(f"config file {str(path)!r} does not exist") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {str(path)!r} is not valid TOML: {exc}") from None
+
+
+def parse_override(text: str) -> tuple[list[str], Any]:
+    """Parse `section.key=value` (value in TOML syntax; bare words are strings)."""
+    if "=" not in text:
+        raise ConfigError(f"--set expects key=value (e.g. model.activation=elu), got {text!r}")
+    key, raw = text.split("=", 1)
+    parts = [p for p in key.strip().split(".") if p]
+    if not parts:
+        raise ConfigError(f"--set {text!r}: empty key")
+    try:
+        value = tomllib.loads(f"v = {raw.strip()}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw.strip()
+    return parts, value
+
+
+def apply_overrides(data: dict[str, Any], overrides: list[tuple[list[str], Any]]) -> dict[str, Any]:
+    """Return a copy of `data` with each `(path, value)` set, creating sections as needed."""
+    import copy
+
+    out = copy.deepcopy(data)
+    for parts, value in overrides:
+        node = out
+        for p in parts[:-1]:
+            child = node.setdefault(p, {})
+            if not isinstance(child, dict):
+                raise ConfigError(f"--set {'.'.join(parts)}: {p!r} is a value, not a section")
+            node = child
+        node[parts[-1]] = value
+    return out
+
+
+def load_config(
+    path: str | Path | None = None, overrides: list[str] | None = None, base: dict[str, Any] | None = None
+) -> RunConfig:
+    """Build a `RunConfig` from an optional base dict, a TOML file and `key=value` overrides, in that order."""
+    data: dict[str, Any] = dict(base or {})
+    source = "config"
+    if path is not None:
+        data = deep_merge(data, read_toml(path))
+        source = str(path)
+    parsed = [parse_override(o) for o in overrides or []]
+    data = apply_overrides(data, parsed)
+    return config_from_dict(data, source=source)
+
+
+def deep_merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
+    """Recursively merge `update` into a copy of `base` (sections merge, values replace)."""
+    out = dict(base)
+    for key, value in update.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def to_toml(cfg: RunConfig) -> str:
+    """The resolved configuration as TOML (every field, defaults included; a disabled section is `false`)."""
+    data = cfg.model_dump(mode="json")
+    if data["train"]["early_stopping"] is None:
+        data["train"]["early_stopping"] = False
+    return tomli_w.dumps(_drop_none(data))
+
+
+def _drop_none(d: Any) -> Any:
+    if isinstance(d, dict):
+        return {k: _drop_none(v) for k, v in d.items() if v is not None}
+    if isinstance(d, list):
+        return [_drop_none(v) for v in d]
+    return d

@@ -1,0 +1,108 @@
+"""Datasets stored in one file: NumPy `.npz` archives and `.csv` tables with a header row."""
+
+from __future__ import annotations
+
+import csv
+import warnings
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from deepfit.data.sources import DATASETS, RawDataset
+from deepfit.errors import ConfigError, DataError
+
+NPZ_KEYS = ("x_train", "y_train", "x_test", "y_test")
+
+
+@DATASETS.register("npz", summary="a NumPy .npz archive with x_train, y_train and optionally x_test, y_test")
+def npz(path: str | Path | None = None) -> RawDataset:
+    """Arrays `x_train`, `y_train`, optionally `x_test` with `y_test`, and optionally `class_names`.
+
+    The archive is opened without pickle, so object arrays are refused rather than executed.
+    """
+    path = _existing_file(path, "npz")
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            arrays = {key: archive[key] for key in archive.files}
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
+        raise DataError(f"{path}: not a readable .npz archive ({exc})") from None
+    found = ", ".join(sorted(arrays)) or "none"
+    if "x_train" not in arrays or "y_train" not in arrays or ("x_test" in arrays) != ("y_test" in arrays):
+        raise DataError(
+            f"{path}: expected arrays x_train and y_train (and x_test with y_test, or neither), found keys: {found}"
+        )
+    names = arrays.get("class_names")
+    return RawDataset(
+        arrays["x_train"],
+        arrays["y_train"],
+        arrays.get("x_test"),
+        arrays.get("y_test"),
+        None if names is None else [str(n) for n in names],
+    )
+
+
+@DATASETS.register("csv", summary="a .csv table: a header row, a label column and numeric features")
+def csv_table(path: str | Path | None = None, label_column: str | None = None) -> RawDataset:
+    """Features (n, columns - 1) and labels (n,) from a comma-separated table with a header row.
+
+    The label column is `label_column`, else the column named `label`, else the first column. Every
+    other column is a numeric feature. There is no test split: the whole table is training data.
+    """
+    path = _existing_file(path, "csv")
+    header = _header(path)
+    if label_column is not None and label_column not in header:
+        raise DataError(f"{path}: no column named {label_column!r}; columns: {', '.join(header)}")
+    wanted = label_column or "label"
+    label_index = header.index(wanted) if wanted in header else 0
+    if len(header) < 2:
+        raise DataError(f"{path}: expected a label column and at least one feature column, found {header}")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # "input contained no data": reported below
+            table = np.loadtxt(path, delimiter=",", skiprows=1, dtype=np.float64, ndmin=2, comments=None)
+    except ValueError as exc:
+        _raise_bad_cell(path, header)
+        raise DataError(f"{path}: cannot parse as numbers: {exc}") from None
+    if table.shape[0] == 0:
+        raise DataError(f"{path}: expected data rows after the header, found none")
+    x = np.delete(table, label_index, axis=1)  # (n, features)
+    return RawDataset(x, table[:, label_index], None, None, None)
+
+
+def _existing_file(path: str | Path | None, name: str) -> Path:
+    if path is None:
+        raise ConfigError(f"dataset {name!r} needs a file: pass path=FILE")
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise DataError(f"{name} file {path} not found")
+    return path
+
+
+def _header(path: Path) -> list[str]:
+    with path.open(newline="") as f:
+        header = next(csv.reader(f), None)
+    if not header:
+        raise DataError(f"{path}: expected a header row naming the columns, found an empty file")
+    return [name.strip() for name in header]
+
+
+def _raise_bad_cell(path: Path, header: list[str]) -> None:
+    """Find the first cell NumPy refused and raise an error naming its line, column and value."""
+    with path.open(newline="") as f:
+        reader = csv.reader(f)
+        next(reader)
+        for row in reader:
+            if not row:
+                continue
+            if len(row) != len(header):
+                raise DataError(
+                    f"{path}, line {reader.line_num}: expected {len(header)} cells as in the header, found {len(row)}"
+                )
+            for column, cell in zip(header, row, strict=True):
+                try:
+                    float(cell)
+                except ValueError:
+                    raise DataError(
+                        f"{path}, line {reader.line_num}, column {column!r}: expected a number, found {cell!r}"
+                    ) from None

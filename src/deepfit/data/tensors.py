@@ -1,0 +1,86 @@
+"""The in-memory form every dataset takes once loaded: `TensorData(x, y)` and the `Splits` that hold them.
+
+Loading, splitting and standardising live elsewhere (`sources`, `splits`); these are plain containers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import torch
+
+from deepfit.errors import ShapeError
+
+
+@dataclass
+class TensorData:
+    """Samples `x` of shape (n, *sample_shape) and their targets `y` of shape (n,).
+
+    `y` is int64 class labels for multiclass tasks, float32 0/1 for binary tasks and float32 values for
+    regression.
+    """
+
+    x: torch.Tensor
+    y: torch.Tensor
+
+    def __post_init__(self) -> None:
+        if self.x.ndim < 1 or self.y.ndim < 1 or self.x.shape[0] != self.y.shape[0]:
+            raise ShapeError(
+                f"TensorData: x and y must hold the same number of samples, "
+                f"got x with {_rows(self.x)} and y with {_rows(self.y)}"
+            )
+
+    def __len__(self) -> int:
+        return self.x.shape[0]
+
+    def to(self, device: torch.device | str) -> TensorData:
+        """A copy on `device` (the same object's tensors when they are already there)."""
+        return TensorData(self.x.to(device), self.y.to(device))
+
+    def take(self, index: torch.Tensor | slice) -> TensorData:
+        """The rows selected by `index` (a slice, integer indices or a boolean mask)."""
+        return TensorData(self.x[index], self.y[index])
+
+
+@dataclass
+class Splits:
+    """Train, validation and test data with what the model and report need to know about them.
+
+    `mean` and `std` are the per-feature standardisation statistics (shape `input_shape`) fitted on the
+    training split only; both are None when the data was not standardised. `num_classes` is None for
+    regression.
+    """
+
+    train: TensorData
+    valid: TensorData | None
+    test: TensorData | None
+    class_names: list[str] | None
+    input_shape: tuple[int, ...]
+    num_classes: int | None
+    mean: torch.Tensor | None = None
+    std: torch.Tensor | None = None
+
+    def __post_init__(self) -> None:
+        self.input_shape = tuple(self.input_shape)
+        for name in ("train", "valid", "test"):
+            part = getattr(self, name)
+            if part is not None and tuple(part.x.shape[1:]) != self.input_shape:
+                raise ShapeError(
+                    f"Splits: {name} samples have shape {tuple(part.x.shape[1:])}, "
+                    f"expected input_shape {self.input_shape}"
+                )
+
+    def to(self, device: torch.device | str) -> Splits:
+        """A copy with every tensor on `device`."""
+        return replace(
+            self,
+            train=self.train.to(device),
+            valid=None if self.valid is None else self.valid.to(device),
+            test=None if self.test is None else self.test.to(device),
+            mean=None if self.mean is None else self.mean.to(device),
+            std=None if self.std is None else self.std.to(device),
+        )
+
+
+def _rows(t: torch.Tensor) -> str:
+    return "no sample axis" if t.ndim == 0 else f"{t.shape[0]} samples"

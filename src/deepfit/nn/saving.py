@@ -1,0 +1,72 @@
+"""Save and load a model as `model.json` (architecture) + `model.safetensors` (weights), without pickle."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from deepfit.atomic import atomic_path, write_text_atomic
+from deepfit.errors import CheckpointError
+from deepfit.nn.build import ModelSpec, build_model
+
+FORMAT = "deepfit.model"
+VERSION = 1
+
+
+def save_model(
+    model: nn.Module,
+    spec: ModelSpec,
+    directory: str | Path,
+    *,
+    extra: dict[str, Any] | None = None,
+    tensors: dict[str, torch.Tensor] | None = None,
+) -> None:
+    """Write `model.json` and `model.safetensors` into `directory`, each atomically.
+
+    `extra` is stored in the JSON (task, class names, preprocessing); `tensors` are stored beside the
+    weights under `extra.` keys (e.g. the standardisation mean and std).
+    """
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    meta = {"format": FORMAT, "version": VERSION, "spec": spec.to_dict(), **(extra or {})}
+    weights = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    weights.update({f"extra.{k}": v.detach().cpu().contiguous() for k, v in (tensors or {}).items()})
+    with atomic_path(directory / "model.safetensors") as tmp:
+        save_file(weights, str(tmp))
+    write_text_atomic(directory / "model.json", json.dumps(meta, indent=2))
+
+
+def load_model(
+    directory: str | Path,
+) -> tuple[nn.Sequential, ModelSpec, dict[str, Any], dict[str, torch.Tensor]]:
+    """Rebuild a saved model: returns (model in eval mode, spec, JSON metadata, extra tensors)."""
+    directory = Path(directory)
+    meta_path, weights_path = directory / "model.json", directory / "model.safetensors"
+    for p in (meta_path, weights_path):
+        if not p.is_file():
+            raise CheckpointError(f"{p}: not found; a saved model needs model.json and model.safetensors")
+    try:
+        meta = json.loads(meta_path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise CheckpointError(f"{meta_path}: not valid JSON ({exc})") from None
+    if meta.get("format") != FORMAT:
+        raise CheckpointError(f"{meta_path}: format {meta.get('format')!r}, expected {FORMAT!r}")
+    spec = ModelSpec.from_dict(meta["spec"])
+    try:
+        tensors = load_file(str(weights_path))
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise CheckpointError(f"{weights_path}: unreadable weights ({exc})") from None
+    extra = {k.removeprefix("extra."): v for k, v in tensors.items() if k.startswith("extra.")}
+    state = {k: v for k, v in tensors.items() if not k.startswith("extra.")}
+    model = build_model(spec)
+    try:
+        model.load_state_dict(state)
+    except RuntimeError as exc:
+        raise CheckpointError(f"{weights_path}: weights do not fit the architecture in model.json: {exc}") from None
+    return model.eval(), spec, meta, extra

@@ -1,0 +1,133 @@
+"""One self-contained HTML file per run: metrics, figures, history and config, readable offline.
+
+Images are embedded as base64 data URIs and the CSS is inline, so the file can be mailed or archived
+alone; there is no script and no external resource.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import numbers
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from deepfit.atomic import write_text_atomic
+from deepfit.report.tables import MISSING, columns_of, format_cell
+
+_FLOATFMT = ".6g"  # six significant digits: 0.97054, 0.001 and 1.2e-05 all stay readable
+
+_MIME_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".svg": "image/svg+xml"}
+
+_CSS = """
+body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2rem auto;
+       max-width: 1200px; padding: 0 1rem; color: #1b1b1b; line-height: 1.45; }
+h1 { font-size: 1.6rem; margin-bottom: 0.2rem; }
+h2 { font-size: 1.2rem; margin-top: 2rem; border-bottom: 1px solid #ddd; padding-bottom: 0.2rem; }
+table { border-collapse: collapse; font-size: 0.9rem; }
+th, td { border: 1px solid #ddd; padding: 0.25rem 0.6rem; }
+th { background: #f4f4f4; text-align: left; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; }
+tbody tr:nth-child(even) { background: #fafafa; }
+.scroll { overflow-x: auto; max-height: 32rem; overflow-y: auto; }
+figure { margin: 1.2rem 0; }
+figure img { max-width: 100%; height: auto; border: 1px solid #eee; }
+figcaption { color: #555; font-size: 0.9rem; }
+pre { background: #f6f8fa; padding: 0.8rem; overflow-x: auto; font-size: 0.85rem; }
+ul.notes li { margin: 0.2rem 0; }
+""".strip()
+
+
+def _cell(value: Any) -> str:
+    text = format_cell(value, _FLOATFMT)
+    numeric = isinstance(value, numbers.Real) and not isinstance(value, bool) and text != MISSING
+    return f'<td class="num">{html.escape(text)}</td>' if numeric else f"<td>{html.escape(text)}</td>"
+
+
+def _table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> str:
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in columns)
+    body = "\n".join("<tr>" + "".join(_cell(row.get(c)) for c in columns) + "</tr>" for row in rows)
+    return f"<table>\n<thead><tr>{head}</tr></thead>\n<tbody>\n{body}\n</tbody>\n</table>"
+
+
+def _data_uri(image: Path) -> str:
+    """The image file as a data URI; the media type follows the suffix."""
+    mime = _MIME_TYPES.get(image.suffix.lower())
+    if mime is None:
+        raise ValueError(
+            f"report image {image}: expected one of {', '.join(_MIME_TYPES)}, got {image.suffix or 'no suffix'}"
+        )
+    return f"data:{mime};base64," + base64.b64encode(image.read_bytes()).decode("ascii")
+
+
+def _figures(images: Mapping[str, str | os.PathLike[str]]) -> str:
+    return "\n".join(
+        f'<figure><img src="{_data_uri(Path(p))}" alt="{html.escape(caption)}">'
+        f"<figcaption>{html.escape(caption)}</figcaption></figure>"
+        for caption, p in images.items()
+    )
+
+
+def render_report(
+    *,
+    title: str,
+    config_text: str,
+    metrics: Mapping[str, float | int | str],
+    history: Sequence[Mapping[str, Any]],
+    images: Mapping[str, str | os.PathLike[str]],
+    notes: Sequence[str] | None = None,
+) -> str:
+    """Return the HTML text of the report that `write_report` writes."""
+    metric_rows = [{"metric": name, "value": value} for name, value in metrics.items()]
+    sections = [f"<h1>{html.escape(title)}</h1>"]
+    if notes:
+        items = "".join(f"<li>{html.escape(note)}</li>" for note in notes)
+        sections.append(f'<h2>Notes</h2>\n<ul class="notes">{items}</ul>')
+    sections.append(
+        "<h2>Final metrics</h2>\n" + (_table(metric_rows, ["metric", "value"]) if metric_rows else "<p>No metrics.</p>")
+    )
+    if images:
+        sections.append("<h2>Figures</h2>\n" + _figures(images))
+    history_html = (
+        f'<div class="scroll">{_table(history, columns_of(history))}</div>' if history else "<p>No epochs recorded.</p>"
+    )
+    sections.append(f"<h2>History ({len(history)} epochs)</h2>\n{history_html}")
+    sections.append(f"<h2>Configuration</h2>\n<pre>{html.escape(config_text)}</pre>")
+    body = "\n".join(sections)
+    return (
+        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        f"<title>{html.escape(title)}</title>\n<style>\n{_CSS}\n</style>\n</head>\n"
+        f"<body>\n{body}\n</body>\n</html>\n"
+    )
+
+
+def write_report(
+    path: str | os.PathLike[str],
+    *,
+    title: str,
+    config_text: str,
+    metrics: Mapping[str, float | int | str],
+    history: Sequence[Mapping[str, Any]],
+    images: Mapping[str, str | os.PathLike[str]],
+    notes: Sequence[str] | None = None,
+) -> Path:
+    """Write a run's report as one self-contained HTML file, atomically, and return its path.
+
+    The page holds, in order: the title, `notes` (if any), the final metrics, each image with its
+    caption, the per-epoch history and the config text verbatim in a <pre>. All text is escaped.
+
+    Args:
+        config_text: the resolved config as written to disk (TOML), shown verbatim.
+        images: caption -> image file (.png, .jpg or .svg), embedded in the order given.
+
+    Raises:
+        OutputError: the file cannot be written.
+        FileNotFoundError: an image does not exist.
+    """
+    text = render_report(
+        title=title, config_text=config_text, metrics=metrics, history=history, images=images, notes=notes
+    )
+    return write_text_atomic(path, text)

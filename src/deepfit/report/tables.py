@@ -1,0 +1,104 @@
+"""Rows of metrics as GitHub markdown and as CSV; a row is a `dict` from column name to value.
+
+Formatting only: statistics over seeds live in studies/stats.py.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import numbers
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from deepfit.atomic import atomic_path
+
+MISSING = "–"
+"""Shown for a NaN, a None or a column the row lacks, so an empty cell is never mistaken for zero."""
+
+
+def columns_of(rows: Iterable[Mapping[str, Any]]) -> list[str]:
+    """Return every key of `rows` once, in the order first seen.
+
+    History rows can gain keys during a run (a probe that starts at epoch 5), so the first row alone
+    is not enough.
+    """
+    return list(dict.fromkeys(key for row in rows for key in row))
+
+
+def format_cell(value: Any, floatfmt: str = ".4f") -> str:
+    """Format one value for a table: integers as integers, reals with `floatfmt`, NaN and None as "–"."""
+    if value is None:
+        return MISSING
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, numbers.Integral):
+        return str(int(value))
+    if isinstance(value, numbers.Real):
+        number = float(value)
+        return MISSING if math.isnan(number) else format(number, floatfmt)
+    return str(value)
+
+
+def _is_numeric(values: Iterable[Any]) -> bool:
+    present = [v for v in values if v is not None]
+    return bool(present) and all(isinstance(v, numbers.Real) and not isinstance(v, bool) for v in present)
+
+
+def _markdown_cell(text: str) -> str:
+    # A pipe would end the cell and a newline the row.
+    return text.replace("|", "\\|").replace("\r", " ").replace("\n", " ")
+
+
+def markdown_table(
+    rows: Sequence[Mapping[str, Any]],
+    columns: Sequence[str] | None = None,
+    *,
+    floatfmt: str = ".4f",
+) -> str:
+    """Return `rows` as a GitHub markdown table: a header, a separator and one line per row.
+
+    Numeric columns are right-aligned. A NaN, a None or a key missing from a row shows as "–".
+
+    Args:
+        columns: the columns and their order; defaults to every key of `rows` in the order first seen.
+        floatfmt: format spec for non-integer numbers (`format(value, floatfmt)`).
+
+    Returns:
+        The table without a trailing newline; "" when there are no columns.
+    """
+    cols = list(columns) if columns is not None else columns_of(rows)
+    if not cols:
+        return ""
+    header = "| " + " | ".join(_markdown_cell(str(c)) for c in cols) + " |"
+    aligns = ["---:" if _is_numeric(row.get(c) for row in rows) else "---" for c in cols]
+    separator = "| " + " | ".join(aligns) + " |"
+    body = ["| " + " | ".join(_markdown_cell(format_cell(row.get(c), floatfmt)) for c in cols) + " |" for row in rows]
+    return "\n".join([header, separator, *body])
+
+
+def write_csv(
+    rows: Sequence[Mapping[str, Any]],
+    path: str | os.PathLike[str],
+    columns: Sequence[str] | None = None,
+) -> Path:
+    """Write `rows` to a CSV file atomically and return its path.
+
+    Values are written with `str`, so floats keep full precision and NaN is written as "nan",
+    which `float()` reads back. A key missing from a row gives an empty field; keys outside
+    `columns` are left out.
+
+    Args:
+        columns: the columns and their order; defaults to every key of `rows` in the order first seen.
+
+    Raises:
+        OutputError: the file cannot be written.
+    """
+    cols = list(columns) if columns is not None else columns_of(rows)
+    with atomic_path(path) as tmp, tmp.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=cols, restval="", extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+    return Path(path)

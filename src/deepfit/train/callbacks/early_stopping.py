@@ -1,0 +1,77 @@
+"""Early stopping: stop when the monitored metric stops improving, and optionally restore the best weights."""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+from deepfit.errors import ConfigError
+from deepfit.train.callbacks.base import Callback, Logs
+
+if TYPE_CHECKING:
+    from deepfit.train.trainer import Trainer
+
+
+class EarlyStopping(Callback):
+    """Stop after `patience` epochs without an improvement larger than `min_delta` (Keras semantics).
+
+    Metrics whose name contains "acc" are maximised, others minimised. With `restore_best`, the weights
+    of the best epoch are put back when fitting ends. Under dropout, training loss is measured with
+    dropout on, so compare `val_loss` with the training loss from `deepfit evaluate --split train`.
+    """
+
+    def __init__(
+        self, monitor: str = "val_loss", patience: int = 5, min_delta: float = 0.0, restore_best: bool = True
+    ) -> None:
+        if patience < 0:
+            raise ConfigError(f"early stopping: patience must be >= 0, got {patience}")
+        if min_delta < 0:
+            raise ConfigError(f"early stopping: min_delta must be >= 0, got {min_delta}")
+        self.monitor, self.patience, self.min_delta, self.restore_best = (
+            monitor,
+            patience,
+            min_delta,
+            restore_best,
+        )
+        self.maximize = "acc" in monitor
+        self.best = -math.inf if self.maximize else math.inf
+        self.best_epoch = 0
+        self.wait = 0
+        self.best_weights: dict[str, Any] | None = None
+
+    def _improved(self, value: float) -> bool:
+        if self.maximize:
+            return value > self.best + self.min_delta
+        return value < self.best - self.min_delta
+
+    def on_epoch_end(self, trainer: Trainer, logs: Logs) -> None:
+        if self.monitor not in logs:
+            raise ConfigError(
+                f"early stopping monitors {self.monitor!r}, but the epoch logs have only {sorted(logs)}"
+                " (is there a validation split? set data.valid)"
+            )
+        value = float(logs[self.monitor])
+        if self._improved(value):
+            self.best, self.best_epoch, self.wait = value, int(logs["epoch"]), 0
+            if self.restore_best:
+                self.best_weights = {k: v.detach().clone() for k, v in trainer.model.state_dict().items()}
+        else:
+            self.wait += 1
+            if self.wait > self.patience:
+                trainer.stop_training = True
+
+    def on_fit_end(self, trainer: Trainer, logs: Logs) -> None:
+        if self.restore_best and self.best_weights is not None:
+            trainer.model.load_state_dict(self.best_weights)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "best": self.best,
+            "best_epoch": self.best_epoch,
+            "wait": self.wait,
+            "best_weights": self.best_weights,
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.best, self.best_epoch, self.wait = state["best"], state["best_epoch"], state["wait"]
+        self.best_weights = state["best_weights"]

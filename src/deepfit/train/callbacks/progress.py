@@ -1,0 +1,60 @@
+"""A progress bar per epoch with the running loss, and one summary line per finished epoch."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from deepfit.train.callbacks.base import Callback, Logs
+
+if TYPE_CHECKING:
+    from deepfit.train.trainer import Trainer
+
+_SHOWN = ("loss", "acc", "val_loss", "val_acc", "lr")
+
+
+class ProgressBar(Callback):
+    """Rich progress bar; the running loss is read every `trainer.log_every_steps` steps (one sync each)."""
+
+    order = 90
+
+    def __init__(self, console: Console | None = None) -> None:
+        self.console = console or Console(stderr=True)
+        self._progress: Progress | None = None
+        self._task = None
+
+    def on_epoch_begin(self, trainer: Trainer, logs: Logs) -> None:
+        self._progress = Progress(
+            TextColumn(f"epoch {trainer.epoch}/{trainer.epochs}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[figures]}"),
+            TimeRemainingColumn(),
+            console=self.console,
+            transient=True,
+        )
+        self._progress.start()
+        self._task = self._progress.add_task("train", total=logs["steps"], figures="")
+
+    def on_steps(self, trainer: Trainer, logs: Logs) -> None:
+        if self._progress is None:
+            return
+        loss = float(logs["loss_sum"]) / max(1, logs["seen"])
+        self._progress.update(self._task, completed=logs["step"], figures=f"loss {loss:.4f}")
+
+    def on_epoch_end(self, trainer: Trainer, logs: Logs) -> None:
+        self._stop()
+        figures = "  ".join(f"{k} {logs[k]:.4g}" for k in _SHOWN if k in logs)
+        self.console.print(
+            f"epoch {logs['epoch']}/{trainer.epochs}  {figures}  {logs['epoch_time_s']:.1f}s", highlight=False
+        )
+
+    def on_fit_end(self, trainer: Trainer, logs: Logs) -> None:
+        self._stop()
+
+    def _stop(self) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+            self._progress = None

@@ -1,0 +1,188 @@
+import json
+import re
+
+import numpy as np
+import pytest
+
+from deepfit.cli.main import main
+
+
+def _run(capsys, *argv):
+    code = main(list(argv))
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_train_writes_every_run_file_then_evaluate_and_predict(tmp_path, capsys, blobs_npz):
+    code, out, _ = _run(
+        capsys,
+        "train",
+        "--data",
+        str(blobs_npz),
+        "--out",
+        str(tmp_path / "runs"),
+        "--epochs",
+        "5",
+        "--set",
+        "optimizer.lr=0.01",
+        "--set",
+        "data.valid=100",
+        "--set",
+        "model.hidden=[16]",
+        "--quiet",
+    )
+    assert code == 0
+    (run,) = (tmp_path / "runs").iterdir()
+    for name in (
+        "config.toml",
+        "history.csv",
+        "metrics.json",
+        "model.safetensors",
+        "model.json",
+        "checkpoint/state.pt",
+        "plots/learning_curves.png",
+        "plots/confusion_matrix.png",
+        "report.html",
+    ):
+        assert (run / name).is_file(), name
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["test"]["acc"] > 0.9
+    assert np.asarray(metrics["confusion_matrix"]).sum() == 200
+    html = (run / "report.html").read_text()
+    assert "data:image/png;base64," in html and "Learning curves" in html
+
+    code, out, _ = _run(capsys, "evaluate", str(run), "--split", "test")
+    assert code == 0 and f"acc {metrics['test']['acc']:.4f}" in out
+
+    x = np.load(blobs_npz)["x_test"][:5]
+    np.savez(tmp_path / "in.npz", x=x)
+    code, out, _ = _run(
+        capsys,
+        "predict",
+        str(run),
+        "--input",
+        str(tmp_path / "in.npz"),
+        "--output",
+        str(tmp_path / "pred.npz"),
+    )
+    assert code == 0
+    probs = np.load(tmp_path / "pred.npz")["probabilities"]
+    assert probs.shape == (5, 3) and np.allclose(probs.sum(1), 1, atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--set", "model.activation=relux"], "unknown activation 'relux'; did you mean 'relu'"),
+        (["--set", "model.init=glorot_unifrom"], "unknown initializer 'glorot_unifrom'; did you mean"),
+        (["--set", "optimizer.name=nadm"], "unknown optimizer 'nadm'; did you mean 'nadam'"),
+        (["--epochs", "-1"], "train.epochs: .*got -1"),
+        (["--set", "model.dropout=1.5"], "model.dropout"),
+        (["--set", "optimizer.lr=-0.1"], "optimizer.lr"),
+    ],
+)
+def test_bad_input_exits_2_with_a_one_line_message(tmp_path, capsys, blobs_npz, args, message):
+    code, _, err = _run(
+        capsys,
+        "train",
+        "--data",
+        str(blobs_npz),
+        "--out",
+        str(tmp_path / "runs"),
+        "--quiet",
+        "--set",
+        "data.valid=100",
+        *args,
+    )
+    assert code == 2
+    assert "Traceback" not in err
+    assert len(err.strip().splitlines()) <= 2
+
+    assert re.search(message, err), err
+
+
+def test_missing_data_dir_says_how_to_get_the_data(tmp_path, capsys):
+    code, _, err = _run(
+        capsys, "train", "--data-dir", str(tmp_path / "nowhere"), "--out", str(tmp_path / "runs"), "--quiet"
+    )
+    assert code == 2
+    assert "nowhere" in err
+
+
+def test_unwritable_output_dir_is_reported(tmp_path, capsys, blobs_npz, monkeypatch):
+    from pathlib import Path
+
+    def refuse(self, *args, **kwargs):
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "mkdir", refuse)  # as root, chmod cannot make a directory unwritable
+    code, _, err = _run(
+        capsys,
+        "train",
+        "--data",
+        str(blobs_npz),
+        "--out",
+        str(tmp_path / "runs"),
+        "--quiet",
+        "--set",
+        "data.valid=100",
+    )
+    assert code == 2 and "cannot write the run directory" in err and "Permission denied" in err
+
+
+def test_output_path_that_is_a_file_is_reported(tmp_path, capsys, blobs_npz):
+    (tmp_path / "file").write_text("")
+    code, _, err = _run(
+        capsys,
+        "train",
+        "--data",
+        str(blobs_npz),
+        "--out",
+        str(tmp_path / "file"),
+        "--quiet",
+        "--set",
+        "data.valid=100",
+    )
+    assert code == 2 and "cannot write the run directory" in err and "--out" in err
+
+
+def test_resume_from_a_damaged_checkpoint_is_reported(tmp_path, capsys, blobs_npz):
+    assert (
+        _run(
+            capsys,
+            "train",
+            "--data",
+            str(blobs_npz),
+            "--out",
+            str(tmp_path / "runs"),
+            "--epochs",
+            "1",
+            "--set",
+            "model.hidden=[8]",
+            "--set",
+            "data.valid=100",
+            "--quiet",
+        )[0]
+        == 0
+    )
+    (run,) = (tmp_path / "runs").iterdir()
+    (run / "checkpoint" / "state.pt").write_bytes(b"garbage")
+    code, _, err = _run(capsys, "train", "--resume", str(run), "--quiet")
+    assert code == 2 and "damaged checkpoint" in err
+
+
+def test_csv_with_a_non_numeric_cell_is_reported(tmp_path, capsys):
+    path = tmp_path / "d.csv"
+    path.write_text("label,a,b\n0,1.0,2.0\n1,oops,3.0\n")
+    code, _, err = _run(capsys, "train", "--data", str(path), "--out", str(tmp_path / "runs"), "--quiet")
+    assert code == 2 and "oops" in err
+
+
+def test_list_prints_summaries(capsys):
+    code, out, _ = _run(capsys, "list", "optimizers")
+    assert code == 0 and "nadam" in out and "Dozat" in out
+
+
+def test_info_reports_versions_and_data_locations(capsys):
+    code, out, _ = _run(capsys, "info")
+    assert code == 0 and "torch" in out and "fashion-mnist" in out

@@ -1,0 +1,169 @@
+import math
+
+import numpy as np
+import pytest
+from matplotlib.image import imread
+
+from deepfit.errors import ConfigError, ShapeError
+from deepfit.report.plots import (
+    DPI,
+    _seed_band,
+    plot_bar_with_ci,
+    plot_confusion_matrix,
+    plot_learning_curves,
+    plot_metric_bands,
+    plot_series,
+)
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def _history(epochs, *, lr_decay=1.0):
+    return [
+        {
+            "epoch": e,
+            "loss": 1.0 / e,
+            "acc": 1 - 0.5 / e,
+            "val_loss": 1.1 / e + 0.01 * e,
+            "val_acc": 1 - 0.6 / e,
+            "lr": 0.01 * lr_decay**e,
+            "epoch_time_s": 1.5,
+        }
+        for e in range(1, epochs + 1)
+    ]
+
+
+def _png_shape(path):
+    assert path.read_bytes()[:8] == PNG_SIGNATURE
+    return imread(path).shape  # (height, width, channels)
+
+
+def test_learning_curves_write_png_of_figure_size(tmp_path):
+    out = plot_learning_curves(_history(10), tmp_path / "plots" / "curves.png")
+    assert out == tmp_path / "plots" / "curves.png"
+    height, width, _ = _png_shape(out)
+    assert (width, height) == (round(11.0 * DPI), round(4.2 * DPI))
+
+
+def test_learning_curves_add_lr_panel_only_when_lr_varies(tmp_path):
+    constant = _png_shape(plot_learning_curves(_history(8), tmp_path / "constant.png"))
+    decaying = _png_shape(plot_learning_curves(_history(8, lr_decay=0.5), tmp_path / "decaying.png"))
+    assert decaying[0] > constant[0] + 100
+    assert decaying[1] == constant[1]
+
+
+def test_learning_curves_without_validation_or_accuracy_still_write(tmp_path):
+    history = [{"epoch": e, "loss": 1.0 / e, "val_loss": math.nan} for e in range(1, 6)]
+    height, width, _ = _png_shape(plot_learning_curves(history, tmp_path / "train_only.png"))
+    assert height > 300 and width > 800
+
+
+def test_learning_curves_of_empty_history_still_write(tmp_path):
+    assert _png_shape(plot_learning_curves([], tmp_path / "empty.png"))[0] > 300
+
+
+def test_confusion_matrix_scales_with_classes_and_survives_empty_row(tmp_path):
+    small = np.array([[5, 1], [0, 0]])
+    big = np.eye(12, dtype=int) * 50 + 1
+    h_small, w_small, _ = _png_shape(plot_confusion_matrix(small, ["cat", "dog"], tmp_path / "a.png"))
+    h_big, w_big, _ = _png_shape(plot_confusion_matrix(big, None, tmp_path / "b.png", normalize=False))
+    assert min(h_small, w_small) >= 5 * DPI
+    assert h_big > h_small and w_big > w_small
+
+
+@pytest.mark.parametrize(
+    ("matrix", "names", "match"),
+    [
+        (np.zeros((2, 3), dtype=int), None, r"square 2-D array, got shape \(2, 3\)"),
+        (np.zeros((3, 3), dtype=int), ["a", "b"], "3 classes but 2 class names"),
+    ],
+)
+def test_confusion_matrix_rejects_bad_shapes(tmp_path, matrix, names, match):
+    with pytest.raises(ShapeError, match=match):
+        plot_confusion_matrix(matrix, names, tmp_path / "cm.png")
+
+
+def test_seed_band_averages_the_seeds_that_reached_each_epoch():
+    histories = [
+        [{"epoch": 1, "val_acc": 0.5}, {"epoch": 2, "val_acc": 0.7}, {"epoch": 3, "val_acc": 0.9}],
+        [{"epoch": 1, "val_acc": 0.3}, {"epoch": 2, "val_acc": math.nan}],
+    ]
+    epochs, mean, low, high, counts = _seed_band(histories, "val_acc", "minmax")
+    np.testing.assert_array_equal(epochs, [1, 2, 3])
+    np.testing.assert_allclose(mean, [0.4, 0.7, 0.9])
+    np.testing.assert_allclose(low, [0.3, 0.7, 0.9])
+    np.testing.assert_allclose(high, [0.5, 0.7, 0.9])
+    np.testing.assert_array_equal(counts, [2, 1, 1])
+    _, _, low, high, _ = _seed_band(histories, "val_acc", "std")
+    np.testing.assert_allclose(low, [0.3, 0.7, 0.9])
+    np.testing.assert_allclose(high, [0.5, 0.7, 0.9])
+
+
+def test_metric_bands_with_unequal_seed_lengths_write(tmp_path):
+    runs = {
+        "he_normal": [_history(10), _history(6), _history(8)],
+        "glorot_uniform": [_history(4), _history(10)],
+        "no_metric": [[{"epoch": 1, "loss": 1.0}]],
+    }
+    for band in ("minmax", "std"):
+        out = plot_metric_bands(runs, "val_acc", tmp_path / f"bands_{band}.png", band=band)
+        height, width, _ = _png_shape(out)
+        assert (width, height) == (round(9.0 * DPI), round(5.2 * DPI))
+
+
+def test_metric_bands_reject_unknown_band(tmp_path):
+    with pytest.raises(ConfigError, match="band must be one of minmax, std, got 'iqr'"):
+        plot_metric_bands({"a": [_history(3)]}, "val_acc", tmp_path / "x.png", band="iqr")
+
+
+@pytest.mark.parametrize("horizontal", [None, True, False])
+def test_bar_with_ci_writes_png(tmp_path, horizontal):
+    out = plot_bar_with_ci(
+        ["baseline", "batchnorm", "selu"],
+        [0.9705, 0.981, 0.994],
+        [0.002, math.nan, 0.001],
+        tmp_path / "bars.png",
+        ylabel="test accuracy",
+        horizontal=horizontal,
+        value_range=(0.95, 1.0),
+    )
+    height, width, _ = _png_shape(out)
+    assert height >= 3 * DPI and width >= 5 * DPI
+
+
+def test_bar_with_ci_rejects_mismatched_lengths(tmp_path):
+    with pytest.raises(ShapeError, match="2 names, 1 means and 2 half widths"):
+        plot_bar_with_ci(["a", "b"], [1.0], [0.1, 0.1], tmp_path / "bars.png", ylabel="acc")
+
+
+def test_series_with_log_axes_and_marks_writes(tmp_path):
+    lrs = np.logspace(-5, 1, 50)
+    out = plot_series(
+        lrs,
+        {"loss": 2.0 - np.log10(lrs) * 0.1},
+        tmp_path / "lr_finder.png",
+        xlabel="learning rate",
+        ylabel="loss",
+        logx=True,
+        logy=True,
+        marks={"suggested lr": 1e-2, "min loss": 1.0},
+    )
+    height, width, _ = _png_shape(out)
+    assert (width, height) == (round(9.0 * DPI), round(5.2 * DPI))
+
+
+def test_series_with_many_curves_writes(tmp_path):
+    series = {f"epoch {e}": np.exp(-0.1 * e * np.arange(6)) for e in range(1, 16)}
+    out = plot_series(range(1, 7), series, tmp_path / "grad_norm.png", xlabel="depth", ylabel="grad norm")
+    assert _png_shape(out)[0] > 300
+
+
+def test_series_rejects_length_mismatch(tmp_path):
+    with pytest.raises(ShapeError, match="series 'loss' has 2 values, expected 3"):
+        plot_series([1, 2, 3], {"loss": [1.0, 2.0]}, tmp_path / "s.png", xlabel="x", ylabel="y")
+
+
+def test_plot_format_follows_suffix(tmp_path):
+    out = plot_series([1, 2], {"y": [1, 2]}, tmp_path / "s.svg", xlabel="x", ylabel="y")
+    assert out.read_text(encoding="utf-8").lstrip().startswith("<?xml")
+    assert list(tmp_path.iterdir()) == [out]  # no temporary file left behind

@@ -1,0 +1,75 @@
+import csv
+import math
+
+import pytest
+
+from deepfit.errors import OutputError
+from deepfit.report.tables import format_cell, markdown_table, write_csv
+
+ROWS = [
+    {"epoch": 1, "loss": 0.123456, "val_acc": math.nan, "note": "a|b"},
+    {"epoch": 2, "loss": 0.1, "val_acc": 0.875},
+]
+
+
+def test_markdown_table_has_header_separator_and_one_line_per_row():
+    lines = markdown_table(ROWS).split("\n")
+    assert lines == [
+        "| epoch | loss | val_acc | note |",
+        "| ---: | ---: | ---: | --- |",
+        "| 1 | 0.1235 | – | a\\|b |",
+        "| 2 | 0.1000 | 0.8750 | – |",
+    ]
+
+
+def test_markdown_table_uses_given_columns_and_floatfmt():
+    table = markdown_table(ROWS, ["loss", "epoch"], floatfmt=".2e")
+    assert table.split("\n")[0] == "| loss | epoch |"
+    assert table.split("\n")[2] == "| 1.23e-01 | 1 |"
+
+
+def test_markdown_table_of_nothing_is_empty():
+    assert markdown_table([]) == ""
+    assert markdown_table([], ["a"]).split("\n") == ["| a |", "| --- |"]
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [(None, "–"), (math.nan, "–"), (True, "True"), (3, "3"), (0.5, "0.5000"), (math.inf, "inf"), ("x", "x")],
+)
+def test_format_cell(value, text):
+    assert format_cell(value) == text
+
+
+def test_csv_round_trips_through_dict_reader(tmp_path):
+    rows = [*ROWS, {"epoch": 3, "lr": 1e-3}]
+    out = write_csv(rows, tmp_path / "run" / "history.csv")
+    with out.open(newline="", encoding="utf-8") as f:
+        read = list(csv.DictReader(f))
+    assert list(read[0]) == ["epoch", "loss", "val_acc", "note", "lr"]
+    assert [int(r["epoch"]) for r in read] == [1, 2, 3]
+    assert float(read[0]["loss"]) == 0.123456
+    assert math.isnan(float(read[0]["val_acc"]))
+    assert read[0]["note"] == "a|b"
+    assert read[1]["note"] == ""
+    assert float(read[2]["lr"]) == 1e-3
+
+
+def test_csv_keeps_only_given_columns(tmp_path):
+    out = write_csv(ROWS, tmp_path / "h.csv", columns=["loss"])
+    assert out.read_text(encoding="utf-8").splitlines() == ["loss", "0.123456", "0.1"]
+
+
+def test_csv_replaces_existing_file_and_leaves_no_temporary(tmp_path):
+    target = tmp_path / "h.csv"
+    target.write_text("old", encoding="utf-8")
+    write_csv([{"a": 1}], target)
+    assert target.read_text(encoding="utf-8").splitlines() == ["a", "1"]
+    assert list(tmp_path.iterdir()) == [target]
+
+
+def test_csv_into_a_file_path_raises_output_error(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("", encoding="utf-8")
+    with pytest.raises(OutputError, match=r"cannot write .*h\.csv"):
+        write_csv([{"a": 1}], blocker / "h.csv")

@@ -1,0 +1,64 @@
+import pytest
+
+from deepfit.config import config_from_dict, load_config, parse_override, read_toml, to_toml
+from deepfit.errors import ConfigError
+
+
+def test_defaults_are_the_reference_network_with_nadam():
+    cfg = config_from_dict({})
+    assert cfg.model.hidden == [300, 100]
+    assert (cfg.optimizer.name, cfg.optimizer.lr, cfg.train.batch_size) == ("nadam", 1e-3, 32)
+    assert cfg.train.early_stopping is not None
+
+
+def test_set_overrides_nested_keys_with_toml_values():
+    cfg = load_config(None, ["model.activation=elu", "optimizer.lr=3e-3", "model.hidden=[50, 50, 50]"])
+    assert cfg.model.activation == "elu"
+    assert cfg.optimizer.lr == 3e-3
+    assert cfg.model.hidden == [50, 50, 50]
+
+
+def test_unknown_key_lists_valid_keys():
+    with pytest.raises(ConfigError, match=r"model.activaton: unknown key; valid keys: hidden, activation"):
+        load_config(None, ["model.activaton=elu"])
+
+
+def test_negative_epochs_names_the_field_and_value():
+    with pytest.raises(ConfigError, match=r"train.epochs: .*greater than or equal to 1; got -3"):
+        load_config(None, ["train.epochs=-3"])
+
+
+def test_keras_optimizer_spellings_are_normalised_once():
+    cfg = config_from_dict({"optimizer": {"name": "adam", "learning_rate": 0.01, "beta_1": 0.8, "epsilon": 1e-7}})
+    assert cfg.optimizer.lr == 0.01
+    assert cfg.optimizer.params() == {"betas": [0.8, 0.999], "eps": 1e-7, "lr": 0.01}
+
+
+def test_resolved_config_round_trips_through_toml(tmp_path):
+    cfg = load_config(None, ["train.early_stopping=false", "optimizer.momentum=0.9", "optimizer.name=sgd"])
+    path = tmp_path / "c.toml"
+    path.write_text(to_toml(cfg))
+    again = config_from_dict(read_toml(path))
+    assert again == cfg
+    assert again.train.early_stopping is None
+
+
+def test_missing_and_malformed_files_name_the_file(tmp_path):
+    with pytest.raises(ConfigError, match="does not exist"):
+        read_toml(tmp_path / "nope.toml")
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[model\nhidden = 3")
+    with pytest.raises(ConfigError, match=r"bad\.toml.*not valid TOML"):
+        read_toml(bad)
+
+
+def test_override_without_equals_is_explained():
+    with pytest.raises(ConfigError, match="key=value"):
+        parse_override("model.activation")
+
+
+def test_valid_accepts_count_or_fraction_only():
+    assert config_from_dict({"data": {"valid": 0.1}}).data.valid == 0.1
+    assert config_from_dict({"data": {"valid": 5000}}).data.valid == 5000
+    with pytest.raises(ConfigError, match=r"data\.valid"):
+        config_from_dict({"data": {"valid": 2.5}})

@@ -1,0 +1,104 @@
+import os
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from deepfit.data import from_arrays
+from deepfit.nn import ModelSpec, build_model
+from deepfit.optim import build_optimizer, build_schedule
+from deepfit.train import EarlyStopping, Trainer, objective_for
+
+
+def _splits(seed: int = 0):
+    rng = np.random.default_rng(seed)
+    centers = rng.normal(0, 3, size=(3, 12))
+    y = rng.integers(0, 3, size=800)
+    x = (centers[y] + rng.normal(0, 1.0, size=(800, 12))).astype(np.float32)
+    return from_arrays(x[:600], y[:600], x[600:], y[600:], valid=100)
+
+
+def _trainer(seed=0, lr=1e-2, **kw):
+    torch.manual_seed(seed)
+    model = build_model(ModelSpec(input_shape=(12,), num_outputs=3, hidden=[16, 16]))
+    opt = build_optimizer("nadam", model.parameters(), lr=lr)
+    return Trainer(model, objective_for("auto", "multiclass"), opt, batch_size=32, seed=seed, **kw)
+
+
+def test_fit_learns_separable_blobs():
+    s = _splits()
+    trainer = _trainer()
+    history = trainer.fit(s.train, s.valid, epochs=5)
+    assert len(history) == 5
+    assert history["loss"][-1] < history["loss"][0] / 2
+    assert trainer.evaluate(s.test)["acc"] > 0.9
+    assert set(history.columns) >= {"epoch", "loss", "acc", "val_loss", "val_acc", "lr", "epoch_time_s"}
+
+
+def test_training_accuracy_is_counted_over_every_sample():
+    s = _splits()
+    trainer = _trainer()
+    trainer.fit(s.train, None, epochs=1)
+    acc = trainer.history["acc"][0]
+    assert 0 <= acc <= 1
+    assert acc * len(s.train) == pytest.approx(round(acc * len(s.train)))  # a count over 500 samples
+
+
+def test_same_seed_gives_bit_identical_weights_on_cpu():
+    s = _splits()
+    a, b = _trainer(seed=3), _trainer(seed=3)
+    a.fit(s.train, s.valid, epochs=3)
+    b.fit(s.train, s.valid, epochs=3)
+    for (k, va), vb in zip(a.model.state_dict().items(), b.model.state_dict().values(), strict=True):
+        assert torch.equal(va, vb), k
+    c = _trainer(seed=4)
+    c.fit(s.train, s.valid, epochs=3)
+    assert not torch.equal(a.model.hidden1.linear.weight, c.model.hidden1.linear.weight)
+
+
+def test_early_stopping_stops_and_restores_best_weights():
+    rng = np.random.default_rng(0)  # random labels: the net memorises train, so val_loss soon rises
+    x, y = rng.normal(size=(400, 12)).astype(np.float32), rng.integers(0, 3, size=400)
+    s = from_arrays(x, y, valid=100)
+    es = EarlyStopping("val_loss", patience=1, restore_best=True)
+    trainer = _trainer(callbacks=[es])
+    trainer.fit(s.train, s.valid, epochs=40)
+    assert trainer.epoch < 40
+    assert trainer.epoch - es.best_epoch == 2  # patience 1: stops on the second epoch without improvement
+    assert trainer.evaluate(s.valid)["loss"] == pytest.approx(es.best, rel=1e-5)
+
+
+def test_epoch_schedule_sets_lr_per_epoch():
+    s = _splits()
+    trainer = _trainer(lr=0.01, schedule=build_schedule("exponential", 0.01, s=1), schedule_interval="epoch")
+    trainer.fit(s.train, None, epochs=3)
+    assert trainer.history["lr"] == pytest.approx([0.01, 0.001, 0.0001])
+
+
+def test_predict_returns_probabilities():
+    s = _splits()
+    trainer = _trainer()
+    probs = trainer.predict(s.test.x)
+    assert probs.shape == (len(s.test), 3)
+    assert torch.allclose(probs.sum(1), torch.ones(len(s.test)))
+
+
+def test_step_reads_nothing_back_per_batch(monkeypatch):
+    s = _splits()
+    trainer = _trainer()
+    calls = []
+
+    def counting(real):
+        def read(self):
+            caller = sys._getframe(1).f_code.co_filename  # torch.optim reads its CPU step counters itself
+            if f"{os.sep}deepfit{os.sep}" in caller:
+                calls.append(caller)
+            return real(self)
+
+        return read
+
+    for name in ("item", "tolist", "__float__", "__int__", "__bool__"):
+        monkeypatch.setattr(torch.Tensor, name, counting(getattr(torch.Tensor, name)))
+    trainer.fit(s.train, None, epochs=2)  # 16 batches an epoch
+    assert len(calls) == 2  # one read per epoch, none per batch
