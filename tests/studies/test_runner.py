@@ -1,0 +1,42 @@
+import math
+
+from deepfit.studies import STUDIES, Study, run_study
+
+
+def test_study_runs_every_variant_and_seed_and_writes_its_evidence(tmp_path, blobs_npz):
+    study = Study(
+        name="tiny",
+        claim="a wider net is not worse on blobs",
+        base={"data": {"name": "npz", "path": str(blobs_npz), "valid": 100},
+              "model": {"hidden": [8]}, "optimizer": {"lr": 0.01}, "train": {"early_stopping": False}},
+        variants={"narrow": {"model": {"hidden": [4]}}, "wide": {"model": {"hidden": [32]}}},
+        seeds=2,
+        reduced={"train": {"epochs": 3}},
+        target=0.5,
+    )
+    res = run_study(study, out=tmp_path, quiet=True)
+    assert [(r["variant"], r["seed"]) for r in res.runs] == [("narrow", 0), ("narrow", 1), ("wide", 0), ("wide", 1)]
+    assert all(r["epochs"] == 3 for r in res.runs)
+    wide = next(r for r in res.summary if r["variant"] == "wide")
+    accs = [r["test_acc"] for r in res.runs if r["variant"] == "wide"]
+    assert wide["test_acc_mean"] == sum(accs) / 2
+    assert not math.isnan(wide["test_acc_ci95"])
+    for name in ("runs.csv", "summary.csv", "summary.md", "study.json", "plots/val_acc.png"):
+        assert (res.out_dir / name).is_file(), name
+    assert "wide" in (res.out_dir / "summary.md").read_text()
+
+
+def test_seeds_give_different_runs_and_same_seed_repeats(tmp_path, blobs_npz):
+    study = Study(name="seeds", claim="", base={"data": {"name": "npz", "path": str(blobs_npz), "valid": 100},
+                  "model": {"hidden": [8]}, "train": {"epochs": 1, "early_stopping": False}},
+                  variants={"a": {}}, seeds=2)
+    r1 = run_study(study, out=None, quiet=True).runs
+    r2 = run_study(study, out=None, quiet=True).runs
+    assert r1[0]["val_loss"] != r1[1]["val_loss"]
+    assert [r["val_loss"] for r in r1] == [r["val_loss"] for r in r2]
+
+
+def test_reference_study_is_registered_with_sgd_and_nadam():
+    study = STUDIES.build("reference")
+    assert set(study.variants) == {"sgd", "nadam"}
+    assert study.base["model"]["hidden"] == [300, 100]
