@@ -102,3 +102,18 @@ def test_step_reads_nothing_back_per_batch(monkeypatch):
         monkeypatch.setattr(torch.Tensor, name, counting(getattr(torch.Tensor, name)))
     trainer.fit(s.train, None, epochs=2)  # 16 batches an epoch
     assert len(calls) == 2  # one read per epoch, none per batch
+
+
+def test_binary_task_counts_accuracy_from_one_logit():
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(600, 5)).astype(np.float32)
+    y = (x[:, 0] + 0.5 * x[:, 1] > 0).astype(np.int64)
+    s = from_arrays(x[:500], y[:500], x[500:], y[500:], valid=100, task="binary")
+    torch.manual_seed(0)
+    model = build_model(ModelSpec(input_shape=(5,), num_outputs=1, hidden=[8]))
+    opt = build_optimizer("nadam", model.parameters(), lr=1e-2)
+    trainer = Trainer(model, objective_for("auto", "binary"), opt, batch_size=32)
+    history = trainer.fit(s.train, s.valid, epochs=5)
+    assert history["acc"][-1] > 0.9
+    assert trainer.evaluate(s.test)["acc"] > 0.9
+    assert trainer.predict(s.test.x).shape == (100,)

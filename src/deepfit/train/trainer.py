@@ -15,7 +15,7 @@ from deepfit.errors import CheckpointError, ShapeError
 from deepfit.optim import Schedule, apply_lr_
 from deepfit.train.callbacks.base import Callback
 from deepfit.train.history import History
-from deepfit.train.objectives import Objective
+from deepfit.train.objectives import Objective, count_correct
 from deepfit.train.seeding import rng_state, set_rng_state
 from deepfit.train.step import build_train_step
 
@@ -103,25 +103,32 @@ class Trainer:
         per_step = self.schedule is not None and self.schedule_interval == "step"
         self.model.train()
         perm = torch.randperm(n, generator=self.generator, device=self.device)  # on-device shuffle
-        sums: dict[str, Tensor] = {}
+        loss_sum = torch.zeros((), device=self.device)
+        labels_ = self.objective.labels_
+        labels = torch.empty(n, dtype=self.objective.label_dtype, device=self.device) if labels_ else None
+        extra: dict[str, Tensor] = {}
         for i, start in enumerate(range(0, n, bs), start=1):
             idx = perm[start : start + bs]
             if per_step:
                 apply_lr_(self.optimizer, self.schedule, self.lr0, self.step)
             out = train_step(train.x.index_select(0, idx), train.y.index_select(0, idx))
             self.step += 1
-            for k, v in out.items():
-                if k in sums:
-                    sums[k] += v
-                else:
-                    sums[k] = v.clone()
+            loss_sum.add_(out.loss, alpha=idx.shape[0])  # one kernel per step for the loss ...
+            if labels is not None:
+                labels_(out.logits, labels[start : start + bs])  # ... and one for the accuracy
+            if out.penalty is not None:
+                _accumulate(extra, "penalty", out.penalty * idx.shape[0])
+            for k, v in out.stats.items():
+                _accumulate(extra, k, v)
             if i % self.log_every_steps == 0 and i < steps:
-                self._emit("on_steps", {"step": i, "steps": steps, "loss_sum": sums["loss"], "seen": min(i * bs, n)})
+                self._emit("on_steps", {"step": i, "steps": steps, "loss_sum": loss_sum, "seen": min(i * bs, n)})
         row: dict[str, Any] = {"epoch": self.epoch, "_t0": t0}
+        sums = {"loss": loss_sum, **extra}
+        if labels is not None:
+            sums["acc"] = count_correct(labels, train.y.index_select(0, perm))
         values = torch.stack([v.double() for v in sums.values()]).tolist()  # the one host read of the epoch
         for k, v in zip(sums, values, strict=True):
-            key = {"correct": "acc"}.get(k, k)
-            row[key] = v / (n if k in ("loss", "penalty", "correct") else steps)
+            row[k] = v / (n if k in ("loss", "penalty", "acc") else steps)
         row["lr"] = self.optimizer.param_groups[0]["lr"]
         return row
 
@@ -202,3 +209,10 @@ class Trainer:
                 self.model.train(was)
         except RuntimeError as exc:
             raise ShapeError(f"the model does not accept inputs of shape {tuple(data.x.shape[1:])}: {exc}") from None
+
+
+def _accumulate(sums: dict[str, Tensor], key: str, value: Tensor) -> None:
+    if key in sums:
+        sums[key].add_(value)
+    else:
+        sums[key] = value.clone()
