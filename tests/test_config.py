@@ -62,3 +62,21 @@ def test_valid_accepts_count_or_fraction_only():
     assert config_from_dict({"data": {"valid": 5000}}).data.valid == 5000
     with pytest.raises(ConfigError, match=r"data\.valid"):
         config_from_dict({"data": {"valid": 2.5}})
+
+
+def test_transfer_section_accepts_from_as_source_and_round_trips_through_toml():
+    import tomllib
+
+    cfg = load_config(None, ['transfer.from="runs/a"', "transfer.unfreeze=2", "data.options={sample_seed=3}"])
+    assert (cfg.transfer.source, cfg.transfer.unfreeze, cfg.data.options) == ("runs/a", 2, {"sample_seed": 3})
+    again = config_from_dict(tomllib.loads(to_toml(cfg)))
+    assert again.transfer == cfg.transfer and config_from_dict({}).transfer is None
+    with pytest.raises(ConfigError, match=r"transfer\.unfreeze"):
+        load_config(None, ['transfer.source="a"', "transfer.unfreeze=-1"])
+    with pytest.raises(ConfigError, match=r"transfer\.lr_factor"):
+        load_config(None, ['transfer.source="a"', "transfer.lr_factor=0"])
+
+
+def test_keras_decay_is_refused_with_the_schedule_that_means_it():
+    with pytest.raises(ConfigError, match="power"):
+        config_from_dict({"optimizer": {"name": "sgd", "decay": 1e-4}}, source="t")

@@ -11,11 +11,11 @@ from typing import Any, Literal
 
 import tomli_w
 import tomllib
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from deepfit.errors import ConfigError
-from deepfit.nn import ACTIVATIONS, INITIALIZERS
-from deepfit.optim import OPTIMIZERS, SCHEDULES
+from deepfit.nn import ACTIVATIONS, DROPOUTS, INITIALIZERS
+from deepfit.optim import CLIPPERS, OPTIMIZERS, SCHEDULES, resolve_penalty
 from deepfit.registry import Registry
 
 
@@ -32,7 +32,11 @@ def _known(registry: Registry, spec: Any, *, allow: tuple[str, ...] = ()) -> Any
 
 
 # Keras spellings accepted at the edge and normalised once (STYLE 3.2).
-_KERAS_OPTIMIZER_KEYS = {"learning_rate": "lr", "epsilon": "eps", "decay": "weight_decay"}
+_KERAS_OPTIMIZER_KEYS = {
+    "learning_rate": "lr",
+    "epsilon": "eps",
+    "learning_rate_power": "lr_power",
+}
 
 
 class _Section(BaseModel):
@@ -50,6 +54,9 @@ class DataConfig(_Section):
     standardize: bool = Field(True, description="standardise features with training-split statistics")
     task: Literal["multiclass", "binary", "regression"] = "multiclass"
     label_column: str | None = Field(None, description="label column of a CSV file")
+    options: dict[str, Any] = Field(
+        default_factory=dict, description="parameters of the dataset source, e.g. {sample_seed = 1} for fashion_mnist_b"
+    )
 
     @field_validator("valid")
     @classmethod
@@ -64,7 +71,39 @@ class ModelConfig(_Section):
     activation: str | dict[str, Any] = Field("relu", description="activation name or {name=..., params}")
     init: str | dict[str, Any] = Field("he_normal", description="kernel initializer name or {name=...}")
     norm: Literal["none", "before", "after"] = Field("none", description="batch norm per dense block")
-    dropout: float = Field(0.0, ge=0.0, lt=1.0, description="dropout rate after each hidden block")
+    dropout: float | list[float] = Field(
+        0.0, description="dropout rate after each hidden block, or a list with one rate per block"
+    )
+    input_dropout: float = Field(0.0, ge=0.0, lt=1.0, description="dropout rate on the inputs")
+    dropout_kind: str = Field("standard", description="standard, or alpha (for SELU), see `deepfit list dropouts`")
+    input_norm: bool = Field(False, description="batch norm layer on the inputs (instead of standardising them)")
+    norm_momentum: float | None = Field(
+        None, gt=0, le=1, description="batch norm momentum, PyTorch convention (Keras 0.99 = 0.01); default 0.1"
+    )
+    norm_eps: float | None = Field(None, gt=0, description="batch norm epsilon; default torch's 1e-5")
+    layer_init: dict[str, str | dict[str, Any]] = Field(
+        default_factory=dict, description='kernel initializer per layer, e.g. {hidden1 = "orthogonal"}'
+    )
+
+    @field_validator("layer_init")
+    @classmethod
+    def _known_layer_inits(cls, v: dict[str, Any]) -> dict[str, Any]:
+        for spec in v.values():
+            _known(INITIALIZERS, spec, allow=("auto",))
+        return v
+
+    @field_validator("dropout")
+    @classmethod
+    def _dropout_rates(cls, v: float | list[float]) -> float | list[float]:
+        for rate in v if isinstance(v, list) else [v]:
+            if not 0 <= rate < 1:
+                raise ValueError(f"a dropout rate must be in [0, 1), got {rate}")
+        return v
+
+    @field_validator("dropout_kind")
+    @classmethod
+    def _known_dropout_kind(cls, v: str) -> str:
+        return _known(DROPOUTS, v)
 
     @field_validator("activation")
     @classmethod
@@ -103,6 +142,11 @@ class OptimConfig(BaseModel):
         if not isinstance(data, dict):
             return data
         data = dict(data)
+        if "decay" in data:
+            raise ValueError(
+                "'decay' is ambiguous: Keras's legacy `decay` is a learning-rate schedule lr0 / (1 + decay * step);"
+                ' write [schedule] name = "power", s = 1 / decay, interval = "step" for that, or weight_decay for l2'
+            )
         for keras, torch_name in _KERAS_OPTIMIZER_KEYS.items():
             if keras in data:
                 if torch_name in data:
@@ -162,6 +206,105 @@ class TrainConfig(_Section):
         return {} if v is True else v
 
 
+class TransferConfig(_Section):
+    """Start from a saved model (a run or `deepfit pretrain` directory) and fine-tune it in two stages."""
+
+    source: str = Field(
+        validation_alias=AliasChoices("source", "from"), description="run or pretrain directory with model.json"
+    )
+    reuse: int | None = Field(None, ge=0, description="hidden layers to reuse, bottom first (default: all)")
+    freeze_epochs: int = Field(0, ge=0, description="epochs with the reused layers frozen before unfreezing")
+    unfreeze: Literal["all", "none"] | int = Field(
+        "all", description="after freeze_epochs: unfreeze all reused layers, none, or the top k"
+    )
+    lr_factor: float | None = Field(None, gt=0, description="reused layers' lr / optimizer.lr once unfrozen")
+    head_lr_factor: float | None = Field(None, gt=0, description="new layers' lr / optimizer.lr once unfrozen")
+    cache_features: bool = Field(True, description="train on cached outputs of frozen deterministic layers")
+
+    @field_validator("unfreeze")
+    @classmethod
+    def _non_negative(cls, v: Any) -> Any:
+        if isinstance(v, int) and v < 0:
+            raise ValueError(f"expected 'all', 'none' or a count >= 0, got {v}")
+        return v
+
+
+class AugmentConfig(_Section):
+    """Training-batch augmentation (data/augment.py); unset keys take `build_augment`'s defaults."""
+
+    shift: int | None = Field(None, ge=0, description="largest random shift, in whole pixels")
+    rotate: float | None = Field(None, ge=0, le=180, description="largest random rotation, in degrees")
+    flip: bool | None = Field(None, description="random left-right flips (off by default)")
+    noise: float | None = Field(None, ge=0, description="std of Gaussian noise, in standardised units")
+
+    def params(self) -> dict[str, Any]:
+        return self.model_dump(exclude_none=True)
+
+
+class RegularizationConfig(_Section):
+    """Penalties, max-norm and augmentation; dropout lives in `[model]` because it is part of the network."""
+
+    penalty: str | dict[str, Any] | None = Field(
+        None, description='penalty on every kernel: "l2" or {name="l2", l2=0.01, bias=false} (`deepfit list penalties`)'
+    )
+    layers: dict[str, str | dict[str, Any] | bool] = Field(
+        default_factory=dict, description='per-layer penalty by layer name, e.g. {output="none", hidden1="l1"}'
+    )
+    max_norm: float | dict[str, Any] | None = Field(
+        None, description="max-norm r on each hidden unit's incoming weights, or {max_value=, axis=, include_output=}"
+    )
+    augment: AugmentConfig | None = Field(None, description="augmentation of training batches (image data only)")
+
+    @field_validator("penalty")
+    @classmethod
+    def _valid_penalty(cls, v: Any) -> Any:
+        return _checked(resolve_penalty, v)
+
+    @field_validator("layers")
+    @classmethod
+    def _valid_layer_penalties(cls, v: dict[str, Any]) -> dict[str, Any]:
+        for spec in v.values():
+            _checked(resolve_penalty, spec)
+        return v
+
+    @field_validator("max_norm")
+    @classmethod
+    def _positive_max_norm(cls, v: Any) -> Any:
+        r = v.get("max_value", 2.0) if isinstance(v, dict) else v
+        if r is not None and not (isinstance(r, int | float) and r > 0):
+            raise ValueError(f"max-norm r (max_value) must be > 0, got {r!r}")
+        return v
+
+    def max_norm_params(self) -> dict[str, Any] | None:
+        """Keyword arguments of `build_max_norm`, or None when max-norm is off."""
+        if self.max_norm is None:
+            return None
+        return dict(self.max_norm) if isinstance(self.max_norm, dict) else {"max_value": self.max_norm}
+
+
+def _checked(check: Any, v: Any) -> Any:
+    try:
+        check(v)
+    except ConfigError as exc:
+        raise ValueError(str(exc)) from None
+    return v
+
+
+class ClipConfig(_Section):
+    """Gradient clipping between backward and the optimizer step; `name = "none"` only records the norm."""
+
+    name: str = Field("global_norm", description="none, value, norm or global_norm; see `deepfit list clipping`")
+    threshold: float | None = Field(None, gt=0, description="clip value or norm; default 1.0")
+
+    @field_validator("name")
+    @classmethod
+    def _known_clip(cls, v: str) -> str:
+        return _known(CLIPPERS, v)
+
+    def params(self) -> dict[str, Any]:
+        return {"threshold": self.threshold} if self.threshold is not None else {}
+
+
 class RunConfig(_Section):
     name: str = Field("run", description="run name; the run directory is <out>/<name>-<time>")
     out: str = Field("runs", description="parent directory of run directories")
@@ -170,6 +313,9 @@ class RunConfig(_Section):
     optimizer: OptimConfig = Field(default_factory=OptimConfig)
     schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
     train: TrainConfig = Field(default_factory=TrainConfig)
+    clip: ClipConfig | None = Field(None, description="gradient clipping; absent: off, no gradient statistics")
+    regularization: RegularizationConfig = Field(default_factory=RegularizationConfig)
+    transfer: TransferConfig | None = Field(None, description="reuse a saved model's layers (deepfit transfer)")
 
 
 def _format_validation_error(exc: ValidationError, source: str) -> ConfigError:

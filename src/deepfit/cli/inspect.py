@@ -7,13 +7,15 @@ import platform
 
 import torch
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from deepfit import __version__
 from deepfit.data import DATASETS, locate_fashion_mnist
 from deepfit.errors import ConfigError
-from deepfit.nn import ACTIVATIONS, INITIALIZERS
-from deepfit.optim import OPTIMIZERS, SCHEDULES
+from deepfit.nn import ACTIVATIONS, DROPOUTS, INITIALIZERS
+from deepfit.optim import CLIPPERS, OPTIMIZERS, PENALTIES, SCHEDULES
+from deepfit.pretrain import PRETRAINERS
 from deepfit.registry import Registry
 from deepfit.studies import STUDIES
 from deepfit.train import LOSSES
@@ -25,9 +27,13 @@ FAMILIES: dict[str, Registry] = {
     "activations": ACTIVATIONS,
     "optimizers": OPTIMIZERS,
     "schedules": SCHEDULES,
+    "clipping": CLIPPERS,
+    "penalties": PENALTIES,
+    "dropouts": DROPOUTS,
     "losses": LOSSES,
     "datasets": DATASETS,
     "studies": STUDIES,
+    "pretrainers": PRETRAINERS,
 }
 
 
@@ -67,6 +73,6 @@ def cmd_list(args: argparse.Namespace) -> int:
     table.add_column("aliases")
     table.add_column("summary")
     for entry in FAMILIES[family].entries():
-        table.add_row(entry.name, ", ".join(entry.aliases), entry.summary)
+        table.add_row(entry.name, ", ".join(entry.aliases), escape(entry.summary))  # "[i]" is text, not markup
     console.print(table)
     return 0

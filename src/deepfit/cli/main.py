@@ -10,7 +10,7 @@ from deepfit.errors import DeepfitError
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from deepfit.cli import inspect, study, train
+    from deepfit.cli import inspect, lr_find, pretrain, prune, schedule, study, train, transfer
 
     parser = argparse.ArgumentParser(prog="deepfit", description="Train deep neural networks that actually train.")
     parser.add_argument("--version", action="version", version=f"deepfit {__version__}")
@@ -18,6 +18,11 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_parsers(sub)
     study.add_parsers(sub)
     inspect.add_parsers(sub)
+    prune.add_parsers(sub)
+    transfer.add_parsers(sub)
+    pretrain.add_parsers(sub)
+    schedule.add_parsers(sub)
+    lr_find.add_parsers(sub)
     return parser
 
 

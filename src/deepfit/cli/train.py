@@ -35,6 +35,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("run_dir")
     p.add_argument("--input", required=True, metavar="FILE.npz", help="array 'x' (or 'x_test') of samples")
     p.add_argument("--output", metavar="FILE.npz", help="where to write probabilities (default: print)")
+    p.add_argument("--mc-samples", type=int, metavar="N", help="MC Dropout: average N passes with dropout on")
+    p.add_argument("--mc-seed", type=int, default=0, help="seed of the MC Dropout masks")
     p.add_argument("--device", default="auto")
     p.set_defaults(func=cmd_predict)
 
@@ -89,10 +91,20 @@ def cmd_predict(args: argparse.Namespace) -> int:
         if tuple(xt.shape[1:]) != shape:
             raise ShapeError(f"{args.input}: samples have shape {tuple(xt.shape[1:])}, the model expects {shape}")
         xt = (xt - ctx["mean"]) / ctx["std"]
-    probs = trainer.predict(xt)
+    mc = None
+    if args.mc_samples is not None:
+        mc = trainer.predict(xt, mc_samples=args.mc_samples, seed=args.mc_seed)
+        probs = mc.mean
+    else:
+        probs = trainer.predict(xt)
     if args.output:
         pred = probs.argmax(1) if probs.dim() == 2 else (probs > 0.5).long()
-        np.savez(args.output, probabilities=probs.numpy(), predictions=pred.numpy())
+        arrays = {"probabilities": probs.numpy(), "predictions": pred.numpy()}
+        if mc is not None:  # MC Dropout: std over passes and predictive entropy of the mean
+            arrays["std"] = mc.std.numpy()
+            if mc.entropy is not None:
+                arrays["entropy"] = mc.entropy.numpy()
+        np.savez(args.output, **arrays)
         console.print(f"wrote {len(probs)} predictions to {args.output}", highlight=False)
     else:
         names = ctx["meta"].get("class_names")
@@ -102,6 +114,9 @@ def cmd_predict(args: argparse.Namespace) -> int:
             console.print(f"{label}\t" + " ".join(f"{p:.3f}" for p in row.reshape(-1).tolist()), highlight=False)
         if len(probs) > 20:
             console.print(f"... {len(probs) - 20} more; use --output FILE.npz", highlight=False)
+    if mc is not None and mc.entropy is not None:
+        console.print(f"MC Dropout, {mc.samples} passes: mean predictive entropy {float(mc.entropy.mean()):.4f}, "
+                      f"mean std of the probabilities {float(mc.std.mean()):.4f}", highlight=False)
     return 0
 
 

@@ -3,7 +3,10 @@
 `load_data` is the entry point; the sources it knows are the entries of `DATASETS`.
 """
 
-from deepfit.data import tabular  # noqa: F401  (registers the npz and csv sources)
+from deepfit.data import (
+    tabular,  # noqa: F401  (registers the npz and csv sources)
+    tasks,  # noqa: F401  (registers the task A/B split of Fashion-MNIST)
+)
 from deepfit.data.download import download_file
 from deepfit.data.fashion_mnist import (
     FASHION_MNIST_CLASSES,

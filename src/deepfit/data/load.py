@@ -24,11 +24,13 @@ def load_data(
     seed: int = 0,
     task: str = "multiclass",
     label_column: str | None = None,
+    options: dict[str, Any] | None = None,
 ) -> Splits:
     """Load the dataset registered as `name` and split it with `make_splits` (see there for the options).
 
     `dir` is the folder of a directory source (`fashion_mnist`, `idx`); `path` is the file of a file
-    source (`npz`, `csv`); `label_column` applies to `csv`. Only the options given are passed to the
+    source (`npz`, `csv`); `label_column` applies to `csv`; `options` are further parameters of the source
+    (e.g. `sample_seed` of `fashion_mnist_b`). Only the options given are passed to the
     source, so an option it does not take is a `ConfigError` listing the ones it does.
 
     Raises:
@@ -37,7 +39,7 @@ def load_data(
             and, for Fashion-MNIST, says how to get it).
     """
     given = {"dir": dir, "path": path, "label_column": label_column}
-    options = {key: value for key, value in given.items() if value is not None}
+    options = {**(options or {}), **{key: value for key, value in given.items() if value is not None}}
     canonical = DATASETS.canonical(name)
     raw = DATASETS.build(canonical, **options)
     source = str(path if path is not None else dir if dir is not None else f"dataset {canonical!r}")

@@ -1,20 +1,35 @@
 """Network building blocks: initializers, activations, dense blocks, model building and saving."""
 
 from deepfit.nn.activations import ACTIVATIONS, build_activation
+from deepfit.nn.batchnorm import Affine, batchnorm_options, fold_batchnorm
 from deepfit.nn.blocks import DenseBlock
 from deepfit.nn.build import ModelSpec, build_model
+from deepfit.nn.dropout import DROPOUTS, MCPrediction, build_dropout, mc_dropout, mc_predict
 from deepfit.nn.init import INITIALIZERS, auto_initializer, resolve_initializer, variance_scaling
 from deepfit.nn.saving import load_model, save_model
+from deepfit.nn.selfnorm import Violation, check_self_normalizing
+from deepfit.nn.sequence import flat_layers
 
 __all__ = [
     "ACTIVATIONS",
+    "DROPOUTS",
     "INITIALIZERS",
+    "Affine",
     "DenseBlock",
+    "MCPrediction",
     "ModelSpec",
+    "Violation",
     "auto_initializer",
+    "batchnorm_options",
     "build_activation",
+    "build_dropout",
     "build_model",
+    "check_self_normalizing",
+    "flat_layers",
+    "fold_batchnorm",
     "load_model",
+    "mc_dropout",
+    "mc_predict",
     "resolve_initializer",
     "save_model",
     "variance_scaling",

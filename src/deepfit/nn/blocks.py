@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Literal
 
 import torch
 from torch import nn
+
+from deepfit.nn.dropout import build_dropout
 
 Norm = Literal["none", "before", "after"]
 
@@ -15,7 +18,8 @@ class DenseBlock(nn.Module):
 
     `norm="before"` puts batch norm between the linear layer and the activation (Ioffe & Szegedy, 2015), and
     the linear layer then has no bias, since batch norm's shift makes it redundant; `norm="after"` puts it
-    after the activation.
+    after the activation. `norm_options` (`momentum`, `eps`) go to `nn.BatchNorm1d` unchanged, so its
+    defaults and PyTorch's momentum convention apply (docs/batchnorm.md).
     """
 
     def __init__(
@@ -26,13 +30,15 @@ class DenseBlock(nn.Module):
         *,
         norm: Norm = "none",
         dropout: float = 0.0,
+        dropout_kind: str = "standard",
+        norm_options: Mapping[str, float] | None = None,
     ) -> None:
         super().__init__()
         self.norm_position = norm
         self.linear = nn.Linear(in_features, out_features, bias=norm != "before")
-        self.norm = nn.BatchNorm1d(out_features) if norm != "none" else nn.Identity()
+        self.norm = nn.BatchNorm1d(out_features, **(norm_options or {})) if norm != "none" else nn.Identity()
         self.activation = activation
-        self.dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
+        self.dropout = build_dropout(dropout_kind, dropout)  # standard or alpha (for SELU), see nn/dropout.py
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.linear(x)  # (batch, out_features)

@@ -11,7 +11,9 @@ from torch import nn
 
 from deepfit.errors import ConfigError
 from deepfit.nn.activations import activation_name, build_activation
+from deepfit.nn.batchnorm import batchnorm_options
 from deepfit.nn.blocks import DenseBlock, Norm
+from deepfit.nn.dropout import build_dropout, check_rate
 from deepfit.nn.init import auto_initializer, resolve_initializer
 
 OUTPUT_INIT = "glorot_uniform"  # Keras's default for the output layer, as in the chapter's models
@@ -30,7 +32,13 @@ class ModelSpec:
     activation: str | dict[str, Any] = "relu"
     init: str | dict[str, Any] = "he_normal"
     norm: Norm = "none"
-    dropout: float = 0.0
+    dropout: float | list[float] = 0.0  # one rate for every hidden block, or one rate per block
+    input_dropout: float = 0.0  # dropout on the (flattened) inputs
+    dropout_kind: str = "standard"  # see `deepfit list dropouts`; "alpha" for SELU networks
+    input_norm: bool = False  # batch norm on the flattened inputs (instead of standardising them)
+    norm_momentum: float | None = None  # PyTorch's convention (Keras 0.99 = 0.01); None: torch's 0.1
+    norm_eps: float | None = None  # None: torch's 1e-5
+    layer_init: dict[str, Any] = field(default_factory=dict)  # per-layer kernel init: {"hidden1": "orthogonal"}
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -53,26 +61,62 @@ class ModelSpec:
 
 
 def build_model(spec: ModelSpec) -> nn.Sequential:
-    """A `Flatten -> DenseBlock x len(hidden) -> Linear` network, initialised by name.
+    """A `Flatten -> [input batch norm] -> DenseBlock x len(hidden) -> Linear` network, initialised by name.
 
-    `init="auto"` pairs the initializer with the activation (see `auto_initializer`); biases start at zero.
+    `init="auto"` pairs the initializer with the activation (see `auto_initializer`); `layer_init` overrides
+    it per layer (see `layer_initializers`); biases start at zero.
     """
     if spec.num_outputs < 1:
         raise ConfigError(f"model: num_outputs must be >= 1, got {spec.num_outputs}")
-    act = activation_name(spec.activation)
-    init_spec = auto_initializer(act) if spec.init == "auto" else spec.init
-    init = resolve_initializer(init_spec)
+    inits = layer_initializers(spec)
+    norm_options = batchnorm_options(spec.norm_momentum, spec.norm_eps)
     layers: OrderedDict[str, nn.Module] = OrderedDict(flatten=nn.Flatten())
+    if spec.input_norm:
+        layers["input_norm"] = nn.BatchNorm1d(spec.in_features, **norm_options)
+    rates = dropout_rates(spec)
+    if check_rate(spec.input_dropout, "model.input_dropout") > 0:
+        layers["input_dropout"] = build_dropout(spec.dropout_kind, spec.input_dropout)
     width = spec.in_features
-    for i, units in enumerate(spec.hidden, start=1):
-        block = DenseBlock(width, units, build_activation(spec.activation, units), norm=spec.norm, dropout=spec.dropout)
-        init(block.linear.weight)
+    for i, (units, rate) in enumerate(zip(spec.hidden, rates, strict=True), start=1):
+        activation = build_activation(spec.activation, units)
+        block = DenseBlock(width, units, activation, norm=spec.norm, dropout=rate, dropout_kind=spec.dropout_kind,
+                           norm_options=norm_options)
+        resolve_initializer(inits[f"hidden{i}"])(block.linear.weight)
         if block.linear.bias is not None:
             nn.init.zeros_(block.linear.bias)
         layers[f"hidden{i}"] = block
         width = units
     head = nn.Linear(width, spec.num_outputs)
-    resolve_initializer(OUTPUT_INIT)(head.weight)
+    resolve_initializer(inits["output"])(head.weight)
     nn.init.zeros_(head.bias)
     layers["output"] = head
     return nn.Sequential(layers)
+
+
+def layer_initializers(spec: ModelSpec) -> dict[str, Any]:
+    """The kernel initializer spec of each layer (`hidden1`, ..., `output`), with `auto` resolved.
+
+    Hidden layers use `spec.init`, the output layer `OUTPUT_INIT`; `spec.layer_init` overrides either by
+    layer name. An unknown layer name is a `ConfigError` that lists the valid ones.
+    """
+    default = auto_initializer(activation_name(spec.activation)) if spec.init == "auto" else spec.init
+    inits: dict[str, Any] = {f"hidden{i}": default for i in range(1, len(spec.hidden) + 1)}
+    inits["output"] = OUTPUT_INIT
+    unknown = sorted(set(spec.layer_init) - set(inits))
+    if unknown:
+        raise ConfigError(f"model.layer_init: unknown layer(s) {unknown}; valid: {', '.join(inits)}")
+    for name, init in spec.layer_init.items():
+        inits[name] = auto_initializer(activation_name(spec.activation)) if init == "auto" else init
+    return inits
+
+
+def dropout_rates(spec: ModelSpec) -> list[float]:
+    """One dropout rate per hidden block: `spec.dropout` repeated, or its list when it has one per block."""
+    if isinstance(spec.dropout, list | tuple):
+        if len(spec.dropout) != len(spec.hidden):
+            raise ConfigError(
+                f"model.dropout: expected one rate or {len(spec.hidden)} (one per hidden layer), "
+                f"got {len(spec.dropout)}: {list(spec.dropout)}"
+            )
+        return [check_rate(r, "model.dropout") for r in spec.dropout]
+    return [check_rate(spec.dropout, "model.dropout")] * len(spec.hidden)

@@ -12,6 +12,7 @@ from typing import Any
 import torch
 
 from deepfit.errors import ConfigError
+from deepfit.optim.ftrl import Ftrl
 from deepfit.registry import Registry
 
 OPTIMIZERS: Registry[torch.optim.Optimizer] = Registry("optimizer")
@@ -73,6 +74,9 @@ _adam_family("adam", torch.optim.Adam, "momentum + RMSProp with bias correction 
 _adam_family("adamax", torch.optim.Adamax, "Adam with the infinity norm (Kingma & Ba 2015)", 2e-3)
 _adam_family("nadam", torch.optim.NAdam, "Adam with Nesterov momentum (Dozat 2016)", 2e-3)
 _adam_family("adamw", torch.optim.AdamW, "Adam with decoupled weight decay (Loshchilov & Hutter 2019)", 1e-3)
+
+
+OPTIMIZERS.add("ftrl", Ftrl, summary="FTRL-Proximal: per-coordinate rates, l1 gives exact zeros (McMahan 2013)")
 
 
 def build_optimizer(name: str, params: Params, **kwargs: Any) -> torch.optim.Optimizer:

@@ -240,7 +240,7 @@ def plot_metric_bands(
         )
         if not full.all():
             # Overlap one point with the solid part so the line stays continuous.
-            partial = ~full | np.convolve(~full, [1, 1, 1], mode="same").astype(bool)
+            partial = ~full | np.convolve(np.pad(~full, 1), [1, 1, 1], mode="valid").astype(bool)  # len(full), also < 3
             ax.plot(
                 epochs[partial],
                 mean[partial],

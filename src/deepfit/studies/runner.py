@@ -31,23 +31,38 @@ class StudyResult:
     summary: list[dict[str, Any]]
     histories: dict[str, list[list[dict[str, float]]]] = field(repr=False)
     out_dir: Path | None = None
+    records: dict[str, list[Any]] = field(default_factory=dict, repr=False)  # per variant, one probe record per seed
 
 
 def variant_config(study: Study, variant: str, *, full: bool, user: dict[str, Any], overrides: list[str],
                    seed: int) -> RunConfig:
-    """base < reduced|full < variant < the user's options < seed."""
+    """base < reduced|full < variant < the study's per-seed config < the user's options < seed."""
     data = deep_merge(study.base, study.full if full else study.reduced)
     data = deep_merge(data, study.variants[variant])
+    if study.seed_config is not None:
+        data = deep_merge(data, study.seed_config(seed))
     data = deep_merge(data, user)
     data = apply_overrides(data, [parse_override(o) for o in overrides])
     data = deep_merge(data, {"train": {"seed": seed}})
     return config_from_dict(data, source=f"study {study.name!r}, variant {variant!r}")
 
 
-def run_study(study: Study, *, seeds: int | None = None, first_seed: int = 0, full: bool = False, user: dict[str, Any] | None = None,
-              overrides: list[str] | None = None, out: str | Path | None = "studies", quiet: bool = False,
-              console: Console | None = None) -> StudyResult:
+def run_study(
+    study: Study,
+    *,
+    seeds: int | None = None,
+    first_seed: int = 0,
+    full: bool = False,
+    user: dict[str, Any] | None = None,
+    overrides: list[str] | None = None,
+    out: str | Path | None = "studies",
+    quiet: bool = False,
+    console: Console | None = None,
+) -> StudyResult:
     """Train every variant over `seeds` seeds (in memory), summarise, and write the study directory."""
+    if study.run is not None:  # a study with its own runner (e.g. one that trains a source model first)
+        return study.run(study, seeds=seeds, first_seed=first_seed, full=full, user=user, overrides=overrides,
+                         out=out, quiet=quiet, console=console)
     seeds = seeds or study.seeds
     console = console or Console(stderr=True)
     configs = {(v, s): variant_config(study, v, full=full, user=user or {}, overrides=overrides or [], seed=s)
@@ -56,6 +71,7 @@ def run_study(study: Study, *, seeds: int | None = None, first_seed: int = 0, fu
     cache: dict[str, Splits] = {}
     runs: list[dict[str, Any]] = []
     histories: dict[str, list[list[dict[str, float]]]] = {v: [] for v in study.variants}
+    records: dict[str, list[Any]] = {}
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=console, disable=quiet) as progress:
         task = progress.add_task(f"study {study.name}", total=len(configs))
@@ -64,12 +80,18 @@ def run_study(study: Study, *, seeds: int | None = None, first_seed: int = 0, fu
             key = cfg.data.model_dump_json() + (str(seed) if cfg.data.valid < 1 else "")
             if key not in cache:
                 cache[key] = load_splits(cfg)
-            result = run_training(cfg, save=False, splits=cache[key])
-            runs.append(_run_row(variant, seed, result, study.target))
+            probes = [study.probe()] if study.probe is not None else []
+            result = run_training(cfg, save=False, splits=cache[key], extra_callbacks=probes)
+            if probes:
+                records.setdefault(variant, []).append(probes[0].record)
+            row = _run_row(variant, seed, result, study.target)
+            if study.evaluate is not None:
+                row.update(study.evaluate(result))  # the study's own per-run metrics
+            runs.append(row)
             histories[variant].append(result.history.rows)
             progress.advance(task)
     summary = summarize_runs(runs, list(study.variants))
-    res = StudyResult(study, runs, summary, histories, out_dir)
+    res = StudyResult(study, runs, summary, histories, out_dir, records)
     if out_dir is not None:
         write_study(res, configs)
     return res
@@ -106,7 +128,7 @@ def summarize_runs(runs: list[dict[str, Any]], variants: list[str]) -> list[dict
 def summary_markdown(res: StudyResult) -> str:
     """The results table: `mean ± std [95% CI]` per metric and variant."""
     metrics = [m for m in ("val_acc", "test_acc", "train_acc", "val_loss", "epochs", "epochs_to_target",
-                           "seconds_per_epoch") if f"{m}_mean" in res.summary[0]]
+                           "seconds_per_epoch", *res.study.metrics) if f"{m}_mean" in res.summary[0]]
     table = []
     for row in res.summary:
         out = {"variant": row["variant"], "seeds": row["seeds"]}
@@ -129,6 +151,10 @@ def write_study(res: StudyResult, configs: dict[tuple[str, int], RunConfig]) -> 
                 "time": time.strftime("%Y-%m-%d %H:%M:%S"),
                 "configs": {f"{v}/seed{s}": c.model_dump(mode="json") for (v, s), c in configs.items()}}
     write_text_atomic(out / "study.json", json.dumps(evidence, indent=2))
+    if res.records:
+        write_text_atomic(out / "probes.json", json.dumps(res.records))
+    if res.study.report is not None:
+        res.study.report(res, out / "plots")
     for metric in ("val_acc", "val_loss", "loss"):
         if any(metric in r for h in res.histories.values() for run in h for r in run):
             plot_metric_bands(res.histories, metric, out / "plots" / f"{metric}.png",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,6 +16,14 @@ class Study:
     `base` and each variant are nested config dicts (as in a TOML file); `reduced` holds the overrides
     that make the default run fit 2 CPU cores in a few minutes, and `full` those of the GPU-scale version.
     `target` is the validation accuracy whose first epoch is reported as `epochs_to_target`.
+    `evaluate`, when given, receives each run's `RunResult` (trainer and splits included) and returns extra
+    per-run metrics, summarised over seeds like the rest; `metrics` names those shown in the results table.
+    `probe`, when given, makes a fresh callback for each run (e.g. `diagnose.GradientNormProbe`); its JSON-ready
+    `record` is kept in `StudyResult.records` and written to `probes.json`. `report`, when given, receives
+    the `StudyResult` and the plots directory and draws the study's own figures.
+    `seed_config`, when given, maps a seed to config overrides merged into that seed's runs (e.g. a
+    different data sample per seed). `run`, when given, replaces the variants x seeds loop: `run_study`
+    calls `run(study, **its keyword arguments)` (e.g. to train a source model first, studies/sourced.py).
     """
 
     name: str
@@ -25,6 +34,12 @@ class Study:
     reduced: dict[str, Any] = field(default_factory=dict)
     full: dict[str, Any] = field(default_factory=dict)
     target: float | None = None
+    evaluate: Callable[[Any], dict[str, float]] | None = None
+    metrics: tuple[str, ...] = ()
+    probe: Callable[[], Any] | None = None
+    report: Callable[[Any, Any], None] | None = None
+    seed_config: Callable[[int], dict[str, Any]] | None = None
+    run: Callable[..., Any] | None = None
 
 
 STUDIES: Registry[Study] = Registry("study")

@@ -12,9 +12,11 @@ from torch import nn
 
 from deepfit.data import TensorData
 from deepfit.errors import CheckpointError, ShapeError
-from deepfit.optim import Schedule, apply_lr_
+from deepfit.nn.dropout import MCPrediction, mc_predict
+from deepfit.optim import Schedule, ScheduleWithMomentum, apply_lr_, momentum_of
 from deepfit.train.callbacks.base import Callback
 from deepfit.train.history import History
+from deepfit.train.lr_finder import LRFinderResult, find_lr
 from deepfit.train.objectives import Objective, count_correct
 from deepfit.train.seeding import rng_state, set_rng_state
 from deepfit.train.step import build_train_step
@@ -47,6 +49,7 @@ class Trainer:
         penalty: Callable[[nn.Module], Tensor] | None = None,
         clip: Callable[[nn.Module], dict[str, Tensor]] | None = None,
         constrain: Callable[[nn.Module], None] | None = None,
+        augment: Callable[[Tensor], Tensor] | None = None,
     ) -> None:
         self.device = torch.device(device)
         self.model = model.to(self.device)
@@ -57,6 +60,7 @@ class Trainer:
         self.callbacks = sorted(callbacks, key=lambda c: c.order)
         self.log_every_steps = log_every_steps
         self.penalty, self.clip, self.constrain = penalty, clip, constrain
+        self.augment = augment  # training batches only, on the device (data/augment.py)
         self.generator = torch.Generator(device=self.device).manual_seed(seed)
         self.history = History()
         self.epoch = 0  # epochs completed
@@ -111,7 +115,10 @@ class Trainer:
             idx = perm[start : start + bs]
             if per_step:
                 apply_lr_(self.optimizer, self.schedule, self.lr0, self.step)
-            out = train_step(train.x.index_select(0, idx), train.y.index_select(0, idx))
+            xb = train.x.index_select(0, idx)
+            if self.augment is not None:
+                xb = self.augment(xb)  # training batches only; evaluate() never sees it
+            out = train_step(xb, train.y.index_select(0, idx))
             self.step += 1
             loss_sum.add_(out.loss, alpha=idx.shape[0])  # one kernel per step for the loss ...
             if labels is not None:
@@ -130,6 +137,8 @@ class Trainer:
         for k, v in zip(sums, values, strict=True):
             row[k] = v / (n if k in ("loss", "penalty", "acc") else steps)
         row["lr"] = self.optimizer.param_groups[0]["lr"]
+        if isinstance(self.schedule, ScheduleWithMomentum):  # record momentum only where it varies
+            row["momentum"] = momentum_of(self.optimizer)
         return row
 
     @torch.no_grad()
@@ -155,14 +164,41 @@ class Trainer:
         return out
 
     @torch.no_grad()
-    def predict(self, x: Tensor, batch_size: int | None = None) -> Tensor:
-        """Class probabilities (softmax/sigmoid) or regression outputs for `x`, on the CPU."""
+    def predict(
+        self, x: Tensor, batch_size: int | None = None, *, mc_samples: int | None = None, seed: int = 0
+    ) -> Tensor | MCPrediction:
+        """Class probabilities (softmax/sigmoid) or regression outputs for `x`, on the CPU.
+
+        With `mc_samples=N`, MC Dropout instead: N passes with only the dropout layers in training mode,
+        summarised as an `MCPrediction` (mean probabilities, their std, predictive entropy), seeded by `seed`.
+        """
+        if mc_samples is not None:
+            return self._predict_mc(x, batch_size or self.eval_batch_size, mc_samples, seed)
         was_training = self.model.training
         self.model.eval()
         bs = batch_size or self.eval_batch_size
         outs = [self.objective.output(self.model(x[s : s + bs].to(self.device))).cpu() for s in range(0, len(x), bs)]
         self.model.train(was_training)
         return torch.cat(outs) if outs else torch.empty(0)
+
+    def _predict_mc(self, x: Tensor, bs: int, samples: int, seed: int) -> MCPrediction:
+        parts = [
+            mc_predict(self.model, x[s : s + bs].to(self.device), self.objective.output, samples, seed=seed + s,
+                       entropy=self.objective.correct is not None)
+            for s in range(0, len(x), bs)
+        ]
+        if not parts:
+            raise ShapeError("predict: no samples given")
+        mean, std = (torch.cat([getattr(p, k).cpu() for p in parts]) for k in ("mean", "std"))
+        entropy = torch.cat([p.entropy.cpu() for p in parts]) if parts[0].entropy is not None else None
+        return MCPrediction(mean, std, entropy, samples)
+
+    def lr_find(self, train: TensorData, **kwargs: Any) -> LRFinderResult:
+        """The LR range test on a throw-away continuation of this model; see `deepfit.train.lr_finder.find_lr`.
+
+        Model, optimizer and shuffling state are restored afterwards, so `fit` is unaffected.
+        """
+        return find_lr(self, train, **kwargs)
 
     def state_dict(self) -> dict[str, Any]:
         """Everything a resumed run needs to continue exactly as if never interrupted."""

@@ -1,5 +1,27 @@
 """One module per study; importing this package registers them all."""
 
-from deepfit.studies.catalog import reference
+from deepfit.studies.catalog import (
+    activations,
+    batchnorm,
+    clipping,
+    optimizers,
+    pretraining,
+    reference,
+    regularization,
+    schedules,
+    transfer,
+    vanishing,
+)
 
-__all__ = ["reference"]
+__all__ = [
+    "activations",
+    "batchnorm",
+    "clipping",
+    "optimizers",
+    "pretraining",
+    "reference",
+    "regularization",
+    "schedules",
+    "transfer",
+    "vanishing",
+]

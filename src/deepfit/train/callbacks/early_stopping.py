@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING, Any
 
 from deepfit.errors import ConfigError
-from deepfit.train.callbacks.base import Callback, Logs
+from deepfit.train.callbacks.base import Callback, Logs, Monitored
 
 if TYPE_CHECKING:
     from deepfit.train.trainer import Trainer
@@ -27,32 +26,20 @@ class EarlyStopping(Callback):
             raise ConfigError(f"early stopping: patience must be >= 0, got {patience}")
         if min_delta < 0:
             raise ConfigError(f"early stopping: min_delta must be >= 0, got {min_delta}")
-        self.monitor, self.patience, self.min_delta, self.restore_best = (
-            monitor,
-            patience,
-            min_delta,
-            restore_best,
-        )
-        self.maximize = "acc" in monitor
-        self.best = -math.inf if self.maximize else math.inf
+        self.monitor, self.patience, self.min_delta, self.restore_best = monitor, patience, min_delta, restore_best
+        self.tracker = Monitored(monitor, min_delta, "early stopping")
         self.best_epoch = 0
         self.wait = 0
         self.best_weights: dict[str, Any] | None = None
 
-    def _improved(self, value: float) -> bool:
-        if self.maximize:
-            return value > self.best + self.min_delta
-        return value < self.best - self.min_delta
+    @property
+    def best(self) -> float:
+        return self.tracker.best
 
     def on_epoch_end(self, trainer: Trainer, logs: Logs) -> None:
-        if self.monitor not in logs:
-            raise ConfigError(
-                f"early stopping monitors {self.monitor!r}, but the epoch logs have only {sorted(logs)}"
-                " (is there a validation split? set data.valid)"
-            )
-        value = float(logs[self.monitor])
-        if self._improved(value):
-            self.best, self.best_epoch, self.wait = value, int(logs["epoch"]), 0
+        value = self.tracker.value(logs)
+        if self.tracker.improved(value):
+            self.tracker.best, self.best_epoch, self.wait = value, int(logs["epoch"]), 0
             if self.restore_best:
                 self.best_weights = {k: v.detach().clone() for k, v in trainer.model.state_dict().items()}
         else:
@@ -73,5 +60,5 @@ class EarlyStopping(Callback):
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.best, self.best_epoch, self.wait = state["best"], state["best_epoch"], state["wait"]
+        self.tracker.best, self.best_epoch, self.wait = state["best"], state["best_epoch"], state["wait"]
         self.best_weights = state["best_weights"]

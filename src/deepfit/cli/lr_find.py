@@ -1,0 +1,105 @@
+"""`deepfit lr-find`: the LR range test on a fresh model, its plot, its suggestion, and `--apply` to a config."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+import torch
+from rich.console import Console
+
+from deepfit.atomic import write_text_atomic
+from deepfit.cli.options import add_run_options, config_from_args
+from deepfit.config import config_from_dict, read_toml
+from deepfit.errors import ConfigError
+from deepfit.nn import build_model
+from deepfit.optim import SCHEDULES
+from deepfit.report import plot_series
+from deepfit.train import seed_everything
+from deepfit.train.run import build_trainer, load_splits, model_spec, resolve_device
+
+console = Console()
+
+
+def add_parsers(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "lr-find",
+        help="grow the lr exponentially on a fresh model, plot loss against lr, suggest an lr",
+        conflict_handler="resolve",
+    )
+    add_run_options(p)
+    p.add_argument("--start-lr", type=float, help="first learning rate (default 1e-6)")
+    p.add_argument("--end-lr", type=float, help="last learning rate (default 10)")
+    p.add_argument("--steps", type=int, help="number of learning rates tried (default: one epoch of batches)")
+    p.add_argument(
+        "--apply",
+        metavar="FILE.toml",
+        help="write the suggested lr into this config file as optimizer.lr, or schedule.max_lr under one_cycle "
+        "(created if missing; comments are lost)",
+    )
+    p.add_argument("--out", dest="figure", metavar="FILE.png", help="figure to write (default lr_find.png)")
+    p.set_defaults(func=cmd_lr_find, out=None)
+
+
+def cmd_lr_find(args: argparse.Namespace) -> int:
+    cfg = config_from_args(args)
+    if cfg.train.threads:
+        torch.set_num_threads(cfg.train.threads)
+    device = resolve_device(cfg.train.device)
+    seed_everything(cfg.train.seed)
+    splits = load_splits(cfg)
+    model = build_model(model_spec(cfg, splits))
+    trainer = build_trainer(cfg, model, device, [], splits=splits)
+    given = {"start_lr": args.start_lr, "end_lr": args.end_lr, "steps": args.steps}
+    result = trainer.lr_find(splits.train, **{k: v for k, v in given.items() if v is not None})
+    figure = Path(args.figure or "lr_find.png")
+    marks = {}
+    if result.suggestion is not None:
+        marks = {"suggested (min-loss lr / 10)": result.suggestion, "steepest descent": result.steepest_lr}
+    plot_series(
+        result.lrs,
+        {"smoothed loss": result.losses, "loss": result.raw_losses},
+        figure,
+        xlabel="learning rate",
+        ylabel="training loss",
+        logx=True,
+        title=f"LR finder: {cfg.optimizer.name}",
+        marks=marks,
+    )
+    console.print(f"{result.message}\nfigure: {figure}", highlight=False)
+    if args.apply is None:
+        return 0
+    if result.suggestion is None:
+        console.print(f"--apply: nothing written to {args.apply}", highlight=False)
+        return 1
+    key = apply_lr_to_config(args.apply, result.suggestion)
+    console.print(f"wrote {key} = {result.suggestion:.3g} to {args.apply}", highlight=False)
+    return 0
+
+
+def apply_lr_to_config(path: str | Path, lr: float) -> str:
+    """Write the finder's `lr` into the TOML file at `path` (created if missing); return the key written.
+
+    Usually that is `optimizer.lr`. Under 1cycle the finder picks the peak, so it becomes `schedule.max_lr`
+    (and `optimizer.lr`, the start, is lowered to max_lr / 10 if it was above the new peak, as Géron starts).
+    """
+    path = Path(path)
+    data: dict[str, Any] = read_toml(path) if path.exists() else {}
+    optimizer, schedule = data.setdefault("optimizer", {}), data.get("schedule", {})
+    if not isinstance(optimizer, dict) or not isinstance(schedule, dict):
+        raise ConfigError(f"{path}: 'optimizer' and 'schedule' must be sections")
+    value = float(f"{lr:.3g}")
+    start = optimizer.pop("learning_rate", optimizer.get("lr"))  # the Keras spelling of the same key
+    if "name" in schedule and SCHEDULES.canonical(schedule["name"]) == "one_cycle":
+        schedule["max_lr"], key = value, "schedule.max_lr"
+        if start is None or start > value:
+            start = float(f"{value / 10:.3g}")
+    else:
+        start, key = value, "optimizer.lr"
+    if start is not None:
+        optimizer["lr"] = start
+    config_from_dict(data, source=str(path))
+    write_text_atomic(path, tomli_w.dumps(data))
+    return key

@@ -1,0 +1,69 @@
+"""Avoiding overfitting: penalties, dropout, alpha dropout, max-norm, augmentation and MC Dropout compared."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from deepfit.studies.spec import STUDIES, Study
+from deepfit.train.calibration import expected_calibration_error, negative_log_likelihood
+from deepfit.train.run import RunResult
+
+MC_SAMPLES = 20  # passes per prediction for the MC Dropout figures
+
+
+def mc_metrics(result: RunResult) -> dict[str, Any]:
+    """Test accuracy, NLL and ECE of the plain prediction and of MC Dropout, and the train-valid gap.
+
+    MC figures are NaN for models without dropout (MC Dropout would only repeat the plain prediction).
+    """
+    trainer, test = result.trainer, result.splits.test
+    m = result.metrics
+    out: dict[str, Any] = {"gap": m["train"]["acc"] - m["valid"]["acc"] if "valid" in m else float("nan")}
+    probs = trainer.predict(test.x)
+    y = test.y.cpu()
+    out.update(test_nll=negative_log_likelihood(probs, y), test_ece=expected_calibration_error(probs, y))
+    has_dropout = any(type(mod).__name__.endswith("Dropout") for mod in trainer.model.modules())
+    if not has_dropout:
+        return {**out, "mc_test_acc": float("nan"), "mc_test_nll": float("nan"), "mc_test_ece": float("nan")}
+    mc = trainer.predict(test.x, mc_samples=MC_SAMPLES, seed=result.config.train.seed).mean
+    return {
+        **out,
+        "mc_test_acc": float((mc.argmax(1) == y).double().mean()),
+        "mc_test_nll": negative_log_likelihood(mc, y),
+        "mc_test_ece": expected_calibration_error(mc, y),
+    }
+
+
+@STUDIES.register("regularization", summary="l2, dropout, alpha dropout, max-norm, augmentation, MC Dropout")
+def regularization() -> Study:
+    """Claim: on a small training set the unregularized 300-100 net overfits (train accuracy well above
+    validation); dropout, l2 with a small factor, max-norm and augmentation narrow the gap and hold or
+    raise validation accuracy, while l2(0.01) underfits; MC Dropout (averaging stochastic passes) improves
+    test log-likelihood and calibration more than accuracy (Géron, ch. 11; Srivastava et al. 2014;
+    Gal & Ghahramani 2016). The train column is measured in evaluation mode, without dropout."""
+    return Study(
+        name="regularization",
+        claim=(regularization.__doc__ or "").strip(),
+        base={
+            "model": {"hidden": [300, 100], "activation": "relu", "init": "he_normal"},
+            "optimizer": {"name": "nadam", "lr": 1e-3},
+            "train": {"batch_size": 32, "early_stopping": False},
+        },
+        variants={
+            "none": {},
+            "l2_0.01": {"regularization": {"penalty": {"name": "l2", "l2": 0.01}}},
+            "l2_1e-4": {"regularization": {"penalty": {"name": "l2", "l2": 1e-4}}},
+            "dropout_0.2": {"model": {"dropout": 0.2}},
+            "dropout_0.5": {"model": {"dropout": 0.5}},
+            "selu_alpha": {
+                "model": {"activation": "selu", "init": "lecun_normal", "dropout": 0.1, "dropout_kind": "alpha"}
+            },
+            "max_norm_1": {"regularization": {"max_norm": 1.0}},
+            "augment": {"regularization": {"augment": {"shift": 2, "rotate": 10.0}}},
+        },
+        seeds=3,
+        reduced={"data": {"subset": 2000, "valid": 2000}, "train": {"epochs": 8}},
+        full={"train": {"epochs": 20}},
+        evaluate=mc_metrics,
+        metrics=("gap", "test_nll", "test_ece", "mc_test_acc", "mc_test_nll", "mc_test_ece"),
+    )

@@ -1,0 +1,89 @@
+"""Performance scheduling: multiply the learning rate by `factor` when the monitored metric stops improving.
+
+Stateful (it depends on validation metrics), so it is a callback, not a pure schedule (optim/schedules.py).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from deepfit.errors import ConfigError
+from deepfit.train.callbacks.base import Callback, Logs, Monitored
+
+if TYPE_CHECKING:
+    from deepfit.train.trainer import Trainer
+
+
+class ReduceLROnPlateau(Callback):
+    """Reduce every param group's lr by `factor` after `patience` epochs without improvement (Keras semantics).
+
+    ```
+    improved  = value < best - min_delta          (value > best + min_delta for metrics containing "acc")
+    wait      = 0 if improved else wait + 1
+    wait >= patience and not cooling down:   lr = max(lr * factor, min_lr);  wait = 0;  cool down `cooldown` epochs
+    ```
+    Defaults follow Géron's chapter 11 (factor 0.5, patience 5) rather than Keras's (0.1, 10); `min_delta`
+    is Keras's 1e-4. The new lr applies from the next epoch, so the history's `lr` is the one each epoch used.
+
+    Raises:
+        ConfigError: factor outside (0, 1), negative patience, min_lr, min_delta or cooldown; names the field.
+    """
+
+    def __init__(
+        self,
+        monitor: str = "val_loss",
+        factor: float = 0.5,
+        patience: int = 5,
+        min_lr: float = 0.0,
+        min_delta: float = 1e-4,
+        cooldown: int = 0,
+    ) -> None:
+        if not 0 < factor < 1:
+            raise ConfigError(f"schedule 'performance': factor must be in (0, 1), got {factor}")
+        for name, value in (
+            ("patience", patience),
+            ("min_lr", min_lr),
+            ("min_delta", min_delta),
+            ("cooldown", cooldown),
+        ):
+            if value < 0:
+                raise ConfigError(f"schedule 'performance': {name} must be >= 0, got {value}")
+        self.monitor, self.factor, self.patience = monitor, factor, patience
+        self.min_lr, self.min_delta, self.cooldown = min_lr, min_delta, cooldown
+        self.tracker = Monitored(monitor, min_delta, "schedule 'performance'")
+        self.wait = 0
+        self.cooldown_left = 0
+        self.reductions = 0
+
+    @property
+    def best(self) -> float:
+        return self.tracker.best
+
+    def on_epoch_end(self, trainer: Trainer, logs: Logs) -> None:
+        value = self.tracker.value(logs)
+        if self.cooldown_left > 0:
+            self.cooldown_left -= 1
+            self.wait = 0
+        if self.tracker.improved(value):
+            self.tracker.best, self.wait = value, 0
+            return
+        if self.cooldown_left > 0:
+            return
+        self.wait += 1
+        if self.wait >= self.patience:
+            for group in trainer.optimizer.param_groups:
+                group["lr"] = max(group["lr"] * self.factor, self.min_lr)
+            self.wait, self.cooldown_left = 0, self.cooldown
+            self.reductions += 1
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "best": self.best,
+            "wait": self.wait,
+            "cooldown_left": self.cooldown_left,
+            "reductions": self.reductions,
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.tracker.best, self.wait = state["best"], state["wait"]
+        self.cooldown_left, self.reductions = state["cooldown_left"], state["reductions"]

@@ -1,0 +1,129 @@
+"""`deepfit schedule plot` and `deepfit lr-find` end to end on tiny data."""
+
+from __future__ import annotations
+
+import pytest
+import tomllib
+
+from deepfit.cli.lr_find import apply_lr_to_config
+from deepfit.cli.main import main
+from deepfit.errors import ConfigError
+
+
+def _run(capsys, *argv):
+    code = main(list(argv))
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_schedule_plot_draws_lr_and_momentum_without_data(tmp_path, capsys):
+    out = tmp_path / "s.png"
+    code, text, _ = _run(
+        capsys,
+        "schedule",
+        "plot",
+        "--steps-per-epoch",
+        "10",
+        "--epochs",
+        "4",
+        "--out",
+        str(out),
+        "--set",
+        "schedule.name=one_cycle",
+        "--set",
+        "schedule.max_lr=0.1",
+        "--set",
+        "optimizer.name=momentum",
+        "--set",
+        "optimizer.lr=0.01",
+    )
+    assert code == 0
+    assert out.stat().st_size > 1000 and (tmp_path / "s_momentum.png").stat().st_size > 1000
+    assert "lr 0.01 -> max 0.1 -> 1e-05 over 40 optimizer steps" in text
+
+
+def test_schedule_plot_counts_steps_from_the_data(tmp_path, capsys, blobs_npz):
+    code, text, _ = _run(
+        capsys,
+        "schedule",
+        "plot",
+        "--data",
+        str(blobs_npz),
+        "--set",
+        "data.valid=100",
+        "--batch-size",
+        "100",
+        "--epochs",
+        "2",
+        "--set",
+        "schedule.name=exponential",
+        "--out",
+        str(tmp_path / "e.png"),
+    )
+    assert code == 0
+    assert "over 12 optimizer steps" in text  # 600 training samples / 100 = 6 steps per epoch, 2 epochs
+    assert not (tmp_path / "e_momentum.png").exists()
+
+
+def test_schedule_plot_refuses_performance_scheduling(tmp_path, capsys):
+    code, _, err = _run(
+        capsys,
+        "schedule",
+        "plot",
+        "--steps-per-epoch",
+        "5",
+        "--set",
+        "schedule.name=performance",
+        "--out",
+        str(tmp_path / "p.png"),
+    )
+    assert code == 2 and "reacts to validation metrics" in err
+
+
+def test_lr_find_plots_prints_and_applies_the_suggestion(tmp_path, capsys, blobs_npz):
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('[optimizer]\nname = "sgd"\nlearning_rate = 0.5\n')
+    code, text, _ = _run(
+        capsys,
+        "lr-find",
+        "--config",
+        str(cfg),
+        "--data",
+        str(blobs_npz),
+        "--set",
+        "data.valid=100",
+        "--set",
+        "model.hidden=[16]",
+        "--batch-size",
+        "16",
+        "--start-lr",
+        "1e-4",
+        "--end-lr",
+        "100",
+        "--apply",
+        str(cfg),
+        "--out",
+        str(tmp_path / "lr.png"),
+        "--device",
+        "cpu",
+    )
+    assert code == 0, text
+    assert "suggested lr" in text and (tmp_path / "lr.png").stat().st_size > 1000
+    written = tomllib.loads(cfg.read_text())["optimizer"]
+    assert "learning_rate" not in written and 1e-4 < written["lr"] < 100 and written["lr"] != 0.5
+    assert f"{written['lr']:.3g}" in text
+
+
+def test_apply_under_one_cycle_sets_max_lr(tmp_path):
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('[optimizer]\nlr = 0.5\n[schedule]\nname = "1cycle"\nmax_lr = 1.0\n')
+    assert apply_lr_to_config(cfg, 0.2) == "schedule.max_lr"
+    data = tomllib.loads(cfg.read_text())
+    assert data["schedule"]["max_lr"] == 0.2 and data["optimizer"]["lr"] == 0.02
+    fresh = tmp_path / "new.toml"
+    assert apply_lr_to_config(fresh, 0.0123456) == "optimizer.lr"
+    assert tomllib.loads(fresh.read_text()) == {"optimizer": {"lr": 0.0123}}
+    bad = tmp_path / "bad.toml"
+    bad.write_text("optimizer = 3\n")
+    with pytest.raises(ConfigError, match="must be sections"):
+        apply_lr_to_config(bad, 0.1)

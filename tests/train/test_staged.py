@@ -1,0 +1,115 @@
+import numpy as np
+import pytest
+import torch
+
+from deepfit.data import from_arrays
+from deepfit.errors import CheckpointError, ConfigError, ShapeError
+from deepfit.nn import ModelSpec, build_model, save_model
+from deepfit.optim import build_optimizer
+from deepfit.train import Trainer, objective_for
+from deepfit.train.staged import fit_staged, restandardize, start_from_saved
+from deepfit.transfer import frozen_layers
+
+REUSED = ["hidden1", "hidden2"]
+
+
+def _splits(seed=0, features=12):
+    rng = np.random.default_rng(seed)
+    centers = rng.normal(0, 3, size=(3, features))
+    y = rng.integers(0, 3, size=500)
+    x = (centers[y] + rng.normal(0, 1.0, size=(500, features))).astype(np.float32) * 4 + 2
+    return from_arrays(x[:400], y[:400], x[400:], y[400:], valid=100)
+
+
+def _trainer(norm="none"):
+    torch.manual_seed(0)
+    model = build_model(ModelSpec(input_shape=(12,), num_outputs=3, hidden=[16, 16], norm=norm))
+    return Trainer(model, objective_for("auto", "multiclass"), None, batch_size=32, seed=1)
+
+
+def _fit(trainer, epochs, **kw):
+    s = _splits()
+    factory = lambda groups: build_optimizer("nadam", groups, lr=0.01)  # noqa: E731
+    kw = {"freeze_epochs": 2, **kw}
+    return fit_staged(trainer, s.train, s.valid, epochs=epochs, lr=0.01, build_optimizer=factory, reused=REUSED, **kw)
+
+
+def test_stage_one_trains_only_the_head_and_keeps_no_state_for_frozen_layers():
+    trainer = _trainer()
+    w = trainer.model.hidden1.linear.weight.clone()
+    head = trainer.model.output.weight.clone()
+    _fit(trainer, epochs=2)
+    assert torch.equal(trainer.model.hidden1.linear.weight, w)
+    assert not torch.equal(trainer.model.output.weight, head)
+    assert trainer.model.hidden1.linear.weight not in trainer.optimizer.state
+    assert [g["name"] for g in trainer.optimizer.param_groups] == ["new"]
+
+
+def test_unfreezing_rebuilds_the_optimizer_with_a_lower_lr_for_reused_layers():
+    trainer = _trainer()
+    w = trainer.model.hidden1.linear.weight.clone()
+    history = _fit(trainer, epochs=4, lr_factor=0.1)
+    assert len(history) == 4 and frozen_layers(trainer.model) == []
+    assert not torch.equal(trainer.model.hidden1.linear.weight, w)
+    lrs = {g["name"]: g["lr"] for g in trainer.optimizer.param_groups}
+    assert lrs == {"new": pytest.approx(0.01), "reused": pytest.approx(0.001)}
+    assert trainer.model.hidden1.linear.weight in trainer.optimizer.state
+
+
+def test_unfreeze_top_k_keeps_the_lower_reused_layers_frozen():
+    trainer = _trainer()
+    _fit(trainer, epochs=3, unfreeze_top=1)
+    assert frozen_layers(trainer.model) == ["hidden1"]
+    with pytest.raises(ConfigError, match=r"count in \[0, 2\].*got 3"):
+        _fit(_trainer(), epochs=3, unfreeze_top=3)
+
+
+@pytest.mark.parametrize("norm", ["none", "after"])
+def test_cached_stage_one_gives_the_same_model_as_uncached(norm):
+    a, b = _trainer(norm), _trainer(norm)
+    ha, hb = _fit(a, epochs=3, cache=False), _fit(b, epochs=3, cache=True)
+    assert ha["val_loss"] == pytest.approx(hb["val_loss"], rel=1e-4)
+    for k, v in a.model.state_dict().items():
+        torch.testing.assert_close(b.model.state_dict()[k], v, rtol=1e-4, atol=1e-5)
+    assert b.model is not None and next(iter(b.model.named_children()))[0] == "flatten"  # full model restored
+
+
+def _saved(tmp_path, splits, hidden=(16, 8)):
+    torch.manual_seed(0)
+    spec = ModelSpec(input_shape=tuple(splits.input_shape), num_outputs=3, hidden=list(hidden))
+    model = build_model(spec)
+    save_model(model, spec, tmp_path / "src", tensors={"mean": splits.mean, "std": splits.std})
+    return model, spec
+
+
+def test_start_from_saved_reuses_layers_and_the_source_standardisation(tmp_path):
+    source_splits = _splits(0)
+    model, _ = _saved(tmp_path, source_splits)
+    new_splits = _splits(1)
+    spec = ModelSpec(input_shape=(12,), num_outputs=2, hidden=[99])
+    new, new_spec, scaled, reused = start_from_saved(str(tmp_path / "src"), spec, new_splits, reuse=1)
+    assert reused == ["hidden1"] and new_spec.hidden == [16] and new_spec.num_outputs == 2
+    assert torch.equal(new.hidden1.linear.weight, model.hidden1.linear.weight)
+    raw = new_splits.train.x * new_splits.std + new_splits.mean
+    torch.testing.assert_close(scaled.train.x, (raw - source_splits.mean) / source_splits.std)
+    assert torch.equal(scaled.mean, source_splits.mean)
+
+
+def test_start_from_saved_errors_name_what_was_asked_and_what_exists(tmp_path):
+    splits = _splits()
+    spec = ModelSpec(input_shape=(12,), num_outputs=3)
+    with pytest.raises(CheckpointError, match=r"model\.json: not found"):
+        start_from_saved(str(tmp_path / "nowhere"), spec, splits)
+    _saved(tmp_path, splits)
+    with pytest.raises(ConfigError, match=r"asked for 3 hidden layers, the source model has 2 \(\[16, 8\]\)"):
+        start_from_saved(str(tmp_path / "src"), spec, splits, reuse=3)
+    other = _splits(features=10)
+    with pytest.raises(ShapeError, match=r"takes inputs of shape \(12,\), the data has \(10,\)"):
+        start_from_saved(str(tmp_path / "src"), ModelSpec(input_shape=(10,), num_outputs=3), other)
+
+
+def test_restandardize_to_raw_inputs_undoes_the_scaling():
+    s = _splits()
+    raw = restandardize(s, None, None)
+    torch.testing.assert_close(raw.test.x, s.test.x * s.std + s.mean)
+    assert raw.mean is None
