@@ -64,7 +64,7 @@ def test_gradient_studies_are_registered_with_the_chapter_settings():
     assert van.full["train"]["epochs"] == 5 and len(van.reduced["model"]["hidden"]) >= 20
     act = STUDIES.build("activations")
     assert len(act.variants) == 10 and act.seeds >= 3
-    assert set(STUDIES.build("batchnorm").variants) == {"none", "before", "after"}
+    assert {"none", "before", "after"} <= set(STUDIES.build("batchnorm").variants)
     assert {"none", "value", "global_norm"} <= set(STUDIES.build("clipping").variants)
 
 

@@ -40,3 +40,16 @@ def test_reference_study_is_registered_with_sgd_and_nadam():
     study = STUDIES.build("reference")
     assert set(study.variants) == {"sgd", "nadam"}
     assert study.base["model"]["hidden"] == [300, 100]
+
+
+def test_reduced_target_replaces_the_target_only_in_the_reduced_run(tmp_path, blobs_npz):
+    study = Study(name="bar", claim="", base={"data": {"name": "npz", "path": str(blobs_npz), "valid": 100},
+                  "model": {"hidden": [8]}, "train": {"epochs": 2, "early_stopping": False}},
+                  variants={"a": {}}, seeds=2, target=1.01, reduced_target=0.0)
+    reduced = run_study(study, out=tmp_path, quiet=True)
+    assert [r["epochs_to_target"] for r in reduced.runs] == [1, 1]  # every epoch reaches 0.0
+    assert reduced.summary[0]["reached_target"] == 2
+    assert "| 2/2 |" in (reduced.out_dir / "summary.md").read_text()
+    full = run_study(study, full=True, out=None, quiet=True)
+    assert all(math.isnan(r["epochs_to_target"]) for r in full.runs)  # no epoch reaches 1.01
+    assert full.summary[0]["reached_target"] == 0

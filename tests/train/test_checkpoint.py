@@ -73,6 +73,8 @@ def test_killed_run_resumes_to_identical_weights(tmp_path):
     epoch_at_kill = read_checkpoint(killed_dir / "checkpoint")["epoch"]
     assert 1 <= epoch_at_kill < 8, "the kill should land mid-run"
     assert not (killed_dir / "model.safetensors").exists()
+    rows_at_kill = (killed_dir / "history.csv").read_text().count("\n") - 1  # written before each checkpoint
+    assert epoch_at_kill <= rows_at_kill <= epoch_at_kill + 1
 
     assert main(["train", "--resume", str(killed_dir), "--quiet"]) == 0
     a, b = load_file(full_dir / "model.safetensors"), load_file(killed_dir / "model.safetensors")

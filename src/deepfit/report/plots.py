@@ -393,6 +393,8 @@ def plot_series(
         ax.set_xscale("log")
     if logy:
         ax.set_yscale("log")
+    if not logx and np.all(x == np.round(x)):
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # layer indices, steps: no 2.5
     _finish(ax, title or f"{ylabel} against {xlabel}", xlabel, ylabel)
     if many:
         ax.legend(fontsize="x-small", ncols=2)

@@ -32,6 +32,7 @@ class StudyResult:
     histories: dict[str, list[list[dict[str, float]]]] = field(repr=False)
     out_dir: Path | None = None
     records: dict[str, list[Any]] = field(default_factory=dict, repr=False)  # per variant, one probe record per seed
+    target: float | None = None  # the val_acc behind epochs_to_target
 
 
 def variant_config(study: Study, variant: str, *, full: bool, user: dict[str, Any], overrides: list[str],
@@ -72,6 +73,7 @@ def run_study(
     runs: list[dict[str, Any]] = []
     histories: dict[str, list[list[dict[str, float]]]] = {v: [] for v in study.variants}
     records: dict[str, list[Any]] = {}
+    target = study.target if full or study.reduced_target is None else study.reduced_target
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=console, disable=quiet) as progress:
         task = progress.add_task(f"study {study.name}", total=len(configs))
@@ -84,14 +86,14 @@ def run_study(
             result = run_training(cfg, save=False, splits=cache[key], extra_callbacks=probes)
             if probes:
                 records.setdefault(variant, []).append(probes[0].record)
-            row = _run_row(variant, seed, result, study.target)
+            row = _run_row(variant, seed, result, target)
             if study.evaluate is not None:
                 row.update(study.evaluate(result))  # the study's own per-run metrics
             runs.append(row)
             histories[variant].append(result.history.rows)
             progress.advance(task)
     summary = summarize_runs(runs, list(study.variants))
-    res = StudyResult(study, runs, summary, histories, out_dir, records)
+    res = StudyResult(study, runs, summary, histories, out_dir, records, target)
     if out_dir is not None:
         write_study(res, configs)
     return res
@@ -136,6 +138,8 @@ def summary_markdown(res: StudyResult) -> str:
             mean, std, ci = row[f"{m}_mean"], row[f"{m}_std"], row[f"{m}_ci95"]
             out[m] = "–" if math.isnan(mean) else f"{mean:.4g} ± {std:.2g} [±{ci:.2g}]" if not math.isnan(std) \
                 else f"{mean:.4g}"
+            if m == "epochs_to_target":
+                out["reached"] = f"{int(row['reached_target'])}/{row['seeds']}"
         table.append(out)
     return markdown_table(table)
 
@@ -145,7 +149,11 @@ def write_study(res: StudyResult, configs: dict[tuple[str, int], RunConfig]) -> 
     assert out is not None
     write_csv(res.runs, out / "runs.csv")
     write_csv(res.summary, out / "summary.csv")
-    md = f"# study {res.study.name}\n\n{res.study.claim}\n\nmean ± std [95% CI half-width] over seeds\n\n"
+    md = f"# study {res.study.name}\n\n{res.study.claim}\n\nmean ± std [95% CI half-width] over seeds"
+    if res.target is not None:
+        md += (f"; epochs_to_target: first epoch with val_acc >= {res.target:g}, over the seeds that reach it"
+               " (`reached` counts them)")
+    md += "\n\n"
     write_text_atomic(out / "summary.md", md + summary_markdown(res) + "\n")
     evidence = {"study": res.study.name, "claim": res.study.claim, "versions": versions(),
                 "time": time.strftime("%Y-%m-%d %H:%M:%S"),

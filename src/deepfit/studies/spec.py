@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,7 +16,8 @@ class Study:
 
     `base` and each variant are nested config dicts (as in a TOML file); `reduced` holds the overrides
     that make the default run fit 2 CPU cores in a few minutes, and `full` those of the GPU-scale version.
-    `target` is the validation accuracy whose first epoch is reported as `epochs_to_target`.
+    `target` is the validation accuracy whose first epoch is reported as `epochs_to_target`; `reduced_target`,
+    when given, replaces it in the reduced run (a lower bar that a few epochs on a subset can reach).
     `evaluate`, when given, receives each run's `RunResult` (trainer and splits included) and returns extra
     per-run metrics, summarised over seeds like the rest; `metrics` names those shown in the results table.
     `probe`, when given, makes a fresh callback for each run (e.g. `diagnose.GradientNormProbe`); its JSON-ready
@@ -34,12 +36,17 @@ class Study:
     reduced: dict[str, Any] = field(default_factory=dict)
     full: dict[str, Any] = field(default_factory=dict)
     target: float | None = None
+    reduced_target: float | None = None
     evaluate: Callable[[Any], dict[str, float]] | None = None
     metrics: tuple[str, ...] = ()
     probe: Callable[[], Any] | None = None
     report: Callable[[Any, Any], None] | None = None
     seed_config: Callable[[int], dict[str, Any]] | None = None
     run: Callable[..., Any] | None = None
+
+    def __post_init__(self) -> None:
+        # A claim taken from a docstring keeps its indentation; the summary shows it as a paragraph.
+        object.__setattr__(self, "claim", inspect.cleandoc(self.claim))
 
 
 STUDIES: Registry[Study] = Registry("study")

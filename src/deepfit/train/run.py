@@ -208,7 +208,9 @@ def run_training(
         monitor = es.monitor if splits.valid is not None else es.monitor.removeprefix("val_")
         callbacks.append(EarlyStopping(monitor, es.patience, es.min_delta, es.restore_best))
     if save:
-        callbacks.append(Checkpoint(run_dir / "checkpoint", every_epochs=t.checkpoint_every))
+        callbacks.append(
+            Checkpoint(run_dir / "checkpoint", every_epochs=t.checkpoint_every, history_csv=run_dir / "history.csv")
+        )
     if not quiet:
         callbacks.append(ProgressBar())
     trainer = build_trainer(cfg, model, device, callbacks, splits=splits)

@@ -29,7 +29,7 @@ def optimizers() -> Study:
     worse). Each optimizer runs at its usual default learning rate (see LEARNING_RATES), not a tuned one."""
     return Study(
         name="optimizers",
-        claim=(optimizers.__doc__ or "").strip(),
+        claim=optimizers.__doc__ or "",
         base={
             "model": {"hidden": [100] * 5, "activation": "relu", "init": "he_normal"},
             "train": {"batch_size": 32, "early_stopping": False},
@@ -41,4 +41,5 @@ def optimizers() -> Study:
         reduced={"data": {"subset": 5000}, "train": {"epochs": 6}},
         full={"train": {"epochs": 20}},
         target=0.85,
+        reduced_target=0.8,  # 6 epochs on 5,000 images: 0.85 is out of reach for every optimizer
     )

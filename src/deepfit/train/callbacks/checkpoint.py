@@ -13,13 +13,20 @@ if TYPE_CHECKING:
 
 
 class Checkpoint(Callback):
-    """Save model, optimizer, schedule position, RNG states, history and callback states atomically."""
+    """Save model, optimizer, schedule position, RNG states, history and callback states atomically.
+
+    With `history_csv`, the history so far is also written there at each checkpoint, so a running (or
+    killed) run's `history.csv` can be read before the run ends.
+    """
 
     order = 100
 
-    def __init__(self, path: str | Path, every_epochs: int = 1) -> None:
+    def __init__(self, path: str | Path, every_epochs: int = 1, history_csv: str | Path | None = None) -> None:
         self.path, self.every_epochs = Path(path), every_epochs
+        self.history_csv = None if history_csv is None else Path(history_csv)
 
     def on_epoch_end(self, trainer: Trainer, logs: Logs) -> None:
         if trainer.epoch % self.every_epochs == 0 or trainer.stop_training or trainer.epoch == trainer.epochs:
+            if self.history_csv is not None:
+                trainer.history.to_csv(self.history_csv)
             save_checkpoint(trainer, self.path)
