@@ -19,6 +19,7 @@ ALLOWED = {
     "report": {"train", "data", "nn", "optim", "config"},
     "studies": {"train", "data", "nn", "optim", "transfer", "pretrain", "diagnose", "report", "config"},
     "config": {"nn", "optim"},
+    "presets": set(),
 }
 
 

@@ -15,6 +15,7 @@ from deepfit.data import DATASETS, locate_fashion_mnist
 from deepfit.errors import ConfigError
 from deepfit.nn import ACTIVATIONS, DROPOUTS, INITIALIZERS
 from deepfit.optim import CLIPPERS, OPTIMIZERS, PENALTIES, SCHEDULES
+from deepfit.presets import PRESETS
 from deepfit.pretrain import PRETRAINERS
 from deepfit.registry import Registry
 from deepfit.studies import STUDIES
@@ -34,6 +35,7 @@ FAMILIES: dict[str, Registry] = {
     "datasets": DATASETS,
     "studies": STUDIES,
     "pretrainers": PRETRAINERS,
+    "presets": PRESETS,
 }
 
 

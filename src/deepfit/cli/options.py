@@ -6,13 +6,20 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from deepfit.config import RunConfig, load_config
+from deepfit.config import RunConfig, deep_merge, load_config
+from deepfit.errors import ConfigError
+from deepfit.presets import PRESETS
 
 
 def add_run_options(p: argparse.ArgumentParser) -> None:
     """Config, data, subset, device, seed and output options: one vocabulary for every command that trains."""
     g = p.add_argument_group("run options")
     g.add_argument("--config", metavar="FILE", help="TOML config file (see configs/)")
+    g.add_argument(
+        "--preset",
+        metavar="NAME",
+        help="start from a named config under --config and --set: reference, guidelines, guidelines_selu",
+    )
     g.add_argument(
         "--set",
         metavar="KEY=VALUE",
@@ -50,8 +57,20 @@ def _quote(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def config_from_args(args: argparse.Namespace, base: dict[str, Any] | None = None) -> RunConfig:
-    """Merge base dict < --config file < --set overrides < dedicated flags into one validated config."""
+def config_from_args(
+    args: argparse.Namespace, base: dict[str, Any] | None = None, default_preset: str | None = None
+) -> RunConfig:
+    """Merge preset < base dict < --config file < --set overrides < dedicated flags into one validated config.
+
+    The preset is `--preset`, else `default_preset` when no `--config` is given.
+    """
+    preset = args.preset or (default_preset if args.config is None else None)
+    if preset is not None:
+        try:
+            preset_data = PRESETS.build(preset)
+        except ConfigError as exc:
+            raise ConfigError(f"--preset: {exc}") from None
+        base = deep_merge(preset_data, base or {})
     overrides = list(args.overrides)
     if args.data:
         overrides += data_overrides(args.data)

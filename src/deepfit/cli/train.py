@@ -12,6 +12,7 @@ from rich.console import Console
 from deepfit.cli.options import add_run_options, config_from_args
 from deepfit.errors import ConfigError, DataError, ShapeError
 from deepfit.nn import load_model
+from deepfit.presets import DEFAULT_TRAIN_PRESET
 from deepfit.report.run_report import write_run_report
 from deepfit.train import Trainer, load_run_config, objective_for
 from deepfit.train.run import load_splits, resolve_device, run_training
@@ -43,13 +44,13 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
 
 def cmd_train(args: argparse.Namespace) -> int:
     if args.resume:
-        if args.config or args.overrides:
-            raise ConfigError("--resume continues a run with its own config.toml; drop --config and --set")
+        if args.config or args.overrides or args.preset:
+            raise ConfigError("--resume continues a run with its own config.toml; drop --config, --preset and --set")
         run_dir = Path(args.resume)
         cfg = load_run_config(run_dir)
         result = run_training(cfg, quiet=args.quiet, run_dir=run_dir, resume=True)
     else:
-        cfg = config_from_args(args)
+        cfg = config_from_args(args, default_preset=DEFAULT_TRAIN_PRESET)
         result = run_training(cfg, quiet=args.quiet)
     report = write_run_report(result.run_dir)
     m = result.metrics
