@@ -19,7 +19,7 @@ DEFAULT_TRAIN_PRESET = "guidelines"
 
 _NADAM = {"name": "nadam", "lr": 1e-3}
 _EXPONENTIAL = {"name": "exponential", "interval": "epoch", "s": 20}
-_EARLY_STOPPING = {"monitor": "val_loss", "patience": 8, "restore_best": True}
+_EARLY_STOPPING = {"monitor": "val_acc", "patience": 8, "restore_best": True}  # see docs/studies.md
 
 
 @PRESETS.register("reference", summary="784-300-100-10 ReLU/He, Nadam 1e-3, batch 32, early stopping (ch. 10)")
