@@ -21,6 +21,8 @@ def source_run(tmp_path_factory):
         main(
             [
                 "train",
+                "--preset",
+                "reference",  # a ReLU source: this module tests the transfer mechanics, not the default net
                 "--data",
                 str(tmp / "blobs.npz"),
                 "--out",
