@@ -48,7 +48,7 @@ class DataConfig(_Section):
     dir: str | None = Field(None, description="directory holding the dataset files (fashion_mnist, idx)")
     path: str | None = Field(None, description="dataset file (npz, csv)")
     subset: int | None = Field(None, ge=1, description="keep only the first N training samples")
-    valid: float = Field(
+    valid: int | float = Field(
         5000, ge=0, description="validation split: a count (first N training samples) or a fraction < 1"
     )
     standardize: bool = Field(True, description="standardise features with training-split statistics")

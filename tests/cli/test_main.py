@@ -186,3 +186,12 @@ def test_list_prints_summaries(capsys):
 def test_info_reports_versions_and_data_locations(capsys):
     code, out, _ = _run(capsys, "info")
     assert code == 0 and "torch" in out and "fashion-mnist" in out
+
+
+def test_valid_zero_trains_without_a_validation_split(tmp_path, blobs_npz):
+    argv = ["train", "--data", str(blobs_npz), "--out", str(tmp_path / "runs"), "--epochs", "1", "--quiet"]
+    assert main([*argv, "--set", "data.valid=0"]) == 0
+    (run,) = (tmp_path / "runs").iterdir()
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert "valid" not in metrics and "test" in metrics
+    assert "val_loss" not in (run / "history.csv").read_text()
