@@ -15,7 +15,7 @@ from deepfit.nn import load_model
 from deepfit.presets import DEFAULT_TRAIN_PRESET
 from deepfit.report.run_report import write_run_report
 from deepfit.train import Trainer, load_run_config, objective_for
-from deepfit.train.run import load_splits, resolve_device, run_training
+from deepfit.train.run import RunResult, load_splits, resolve_device, run_training
 
 console = Console()
 
@@ -52,6 +52,11 @@ def cmd_train(args: argparse.Namespace) -> int:
     else:
         cfg = config_from_args(args, default_preset=DEFAULT_TRAIN_PRESET)
         result = run_training(cfg, quiet=args.quiet)
+    return report_run(result)
+
+
+def report_run(result: RunResult) -> int:
+    """Write a finished run's `report.html` and print its accuracies and where it lies (exit status 0)."""
     report = write_run_report(result.run_dir)
     m = result.metrics
     figures = "  ".join(f"{s} acc {m[s]['acc']:.4f}" for s in ("valid", "test") if s in m and "acc" in m[s])

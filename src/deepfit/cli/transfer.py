@@ -5,13 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 
-from rich.console import Console
-
 from deepfit.cli.options import add_run_options, config_from_args
-from deepfit.report.run_report import write_run_report
+from deepfit.cli.train import report_run
 from deepfit.train.run import run_training
-
-console = Console()
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
@@ -45,9 +41,4 @@ def cmd_transfer(args: argparse.Namespace) -> int:
     }
     args.overrides = [*args.overrides, *(f"{k}={v}" for k, v in flags.items() if v is not None)]
     cfg = config_from_args(args)
-    result = run_training(cfg, quiet=args.quiet)
-    report = write_run_report(result.run_dir)
-    m = result.metrics
-    figures = "  ".join(f"{s} acc {m[s]['acc']:.4f}" for s in ("valid", "test") if s in m and "acc" in m[s])
-    console.print(f"{figures}\nrun directory: {result.run_dir}\nreport: {report}", highlight=False)
-    return 0
+    return report_run(run_training(cfg, quiet=args.quiet))

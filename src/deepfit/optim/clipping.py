@@ -7,6 +7,7 @@ the fraction of steps where clipping changed a gradient.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import torch
@@ -20,16 +21,20 @@ Clip = Callable[[nn.Module], dict[str, Tensor]]
 CLIPPERS: Registry[Clip] = Registry("gradient clipping")
 
 
-def _grads(model: nn.Module) -> list[Tensor]:
-    return [p.grad for p in model.parameters() if p.grad is not None]
+def _with_grads(model: nn.Module) -> list[nn.Parameter]:
+    return [p for p in model.parameters() if p.grad is not None]
+
+
+def _norms(grads: list[Tensor], ord: float = 2.0) -> Tensor:
+    """Each gradient's norm, in one fused call (a 1-d float32 tensor; no host sync)."""
+    return torch.stack(torch._foreach_norm([g.detach() for g in grads], ord)).float()
 
 
 def global_grad_norm(grads: list[Tensor]) -> Tensor:
     """`sqrt(sum over parameters of ||g||^2)`, a 0-d tensor (zero when there are no gradients)."""
     if not grads:
         return torch.zeros(())
-    norms = torch.stack([torch.linalg.vector_norm(g.detach(), dtype=torch.float32) for g in grads])
-    return torch.linalg.vector_norm(norms)
+    return torch.linalg.vector_norm(_norms(grads))
 
 
 def _check(name: str, threshold: float) -> float:
@@ -43,7 +48,7 @@ def none() -> Clip:
     """Measure only: useful as the baseline of a clipping comparison."""
 
     def clip(model: nn.Module) -> dict[str, Tensor]:
-        total = global_grad_norm(_grads(model))
+        total = global_grad_norm([p.grad for p in _with_grads(model)])
         return {"grad_norm": total, "clip_fraction": torch.zeros_like(total)}
 
     return clip
@@ -58,13 +63,13 @@ def value(threshold: float = 1.0) -> Clip:
     t = _check("value", threshold)
 
     def clip(model: nn.Module) -> dict[str, Tensor]:
-        grads = _grads(model)
+        params = _with_grads(model)
+        grads = [p.grad for p in params]
         total = global_grad_norm(grads)
         if not grads:
             return {"grad_norm": total, "clip_fraction": torch.zeros_like(total)}
-        peak = torch.stack([g.detach().abs().amax().float() for g in grads]).amax()
-        for g in grads:
-            g.clamp_(-t, t)
+        peak = _norms(grads, math.inf).amax()
+        torch.nn.utils.clip_grad_value_(params, t)
         return {"grad_norm": total, "clip_fraction": (peak > t).float()}
 
     return clip
@@ -81,13 +86,12 @@ def norm(threshold: float = 1.0) -> Clip:
     t = _check("norm", threshold)
 
     def clip(model: nn.Module) -> dict[str, Tensor]:
-        grads = _grads(model)
+        grads = [p.grad for p in _with_grads(model)]
         if not grads:
             zero = torch.zeros(())
             return {"grad_norm": zero, "clip_fraction": zero}
-        norms = torch.stack([torch.linalg.vector_norm(g.detach(), dtype=torch.float32) for g in grads])
-        for g, n in zip(grads, norms, strict=True):
-            g.mul_((t / n.clamp(min=t)).to(g.dtype))
+        norms = _norms(grads)
+        torch._foreach_mul_(grads, list((t / norms.clamp(min=t)).unbind()))
         return {"grad_norm": torch.linalg.vector_norm(norms), "clip_fraction": (norms.amax() > t).float()}
 
     return clip
@@ -101,17 +105,14 @@ def global_norm(threshold: float = 1.0) -> Clip:
     ```
     n = sqrt(sum_p ||g_p||^2);   g_p <- g_p * t / max(n, t)
     ```
-    PyTorch's `clip_grad_norm_` and Keras's `global_clipnorm`. Defaults to 1.0.
+    Computed by PyTorch's `clip_grad_norm_` (which divides by n + 1e-6); Keras's `global_clipnorm`.
+    Defaults to 1.0.
     """
     t = _check("global_norm", threshold)
 
     def clip(model: nn.Module) -> dict[str, Tensor]:
-        grads = _grads(model)
-        total = global_grad_norm(grads)
-        factor = t / total.clamp(min=t)
-        for g in grads:
-            g.mul_(factor.to(g.dtype))
-        return {"grad_norm": total, "clip_fraction": (total > t).float()}
+        total = torch.nn.utils.clip_grad_norm_(_with_grads(model), t)  # returns the norm before clipping
+        return {"grad_norm": total.float(), "clip_fraction": (total > t).float()}
 
     return clip
 
