@@ -20,7 +20,7 @@ LEARNING_RATES = {
 }
 
 
-@STUDIES.register("optimizers", summary="9 optimizers on a 5x100 ReLU net: curves, final val acc, epochs to 85%")
+@STUDIES.register("optimizers", summary="9 optimizers on a 5x100 ReLU net: curves, final val acc, epochs to a target")
 def optimizers() -> Study:
     """Claim: momentum optimizers and the adaptive ones (RMSProp, Adam and its variants) reach a target
     accuracy in far fewer epochs than plain SGD on a deep dense net; AdaGrad slows down as its
