@@ -19,8 +19,7 @@ import torch
 
 from deepfit.data import TensorData
 from deepfit.nn import ModelSpec, build_model
-from deepfit.optim import build_optimizer
-from deepfit.train import Trainer, objective_for
+from deepfit.train import Trainer, UpdateRule, objective_for
 from deepfit.transfer import cache_features, freeze, split_frozen
 
 
@@ -45,8 +44,8 @@ def _epoch_times(cached: bool, data: TensorData, args: argparse.Namespace, devic
         data = TensorData(cache_features(lower, data.x), data.y)
         _sync(device)
         setup = time.perf_counter() - t0
-    opt = build_optimizer("sgd", [p for p in net.parameters() if p.requires_grad], lr=1e-3)
-    trainer = Trainer(net, objective_for("auto", "binary"), opt, batch_size=args.batch_size, device=device)
+    rule = UpdateRule("sgd", {"lr": 1e-3})
+    trainer = Trainer(net, objective_for("auto", "binary"), rule, batch_size=args.batch_size, device=device)
     times = []
     for epoch in range(1, args.epochs + 1):
         t0 = time.perf_counter()

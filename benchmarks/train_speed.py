@@ -24,7 +24,7 @@ from torch.utils.data import DataLoader, TensorDataset
 from deepfit.data import TensorData, load_data
 from deepfit.nn import ModelSpec, build_model
 from deepfit.optim import build_optimizer
-from deepfit.train import Trainer, objective_for
+from deepfit.train import Trainer, UpdateRule, objective_for
 
 
 def _model(device: torch.device) -> torch.nn.Module:
@@ -57,10 +57,10 @@ def dataloader_epoch(x, y, bs, device) -> Callable[[], None]:
     return epoch
 
 
-def on_device_epoch(x, y, bs, device) -> Callable[[], None]:
-    """A plain PyTorch loop slicing an on-device permutation."""
+def on_device_epoch(x, y, bs, device, optimizer: str = "nadam", **params) -> Callable[[], None]:
+    """A plain PyTorch loop slicing an on-device permutation, with a torch.optim optimizer (foreach)."""
     model = _model(device)
-    opt = torch.optim.NAdam(model.parameters(), lr=1e-3)
+    opt = build_optimizer(optimizer, model.parameters(), **(params or {"lr": 1e-3}))
 
     def epoch() -> None:
         perm = torch.randperm(len(x), device=device)
@@ -75,10 +75,13 @@ def on_device_epoch(x, y, bs, device) -> Callable[[], None]:
 
 
 def deepfit_epoch(x, y, bs, device) -> Callable[[], None]:
-    """deepfit's Trainer, one more epoch per call (it also sums loss and accuracy on the device)."""
+    """deepfit's Trainer, one more epoch per call (it also sums loss and accuracy on the device), on the
+    backend `auto` picks for a full run (compile on the CPU, a CUDA graph on a GPU)."""
     model = _model(device)
-    opt = build_optimizer("nadam", model.parameters(), lr=1e-3)
-    trainer = Trainer(model, objective_for("auto", "multiclass"), opt, batch_size=bs, device=device, seed=0)
+    engine = "graph" if device.type == "cuda" else "compile"
+    rule = UpdateRule("nadam", {"lr": 1e-3})
+    trainer = Trainer(model, objective_for("auto", "multiclass"), rule, batch_size=bs, device=device, seed=0,
+                      engine=engine)
     data = TensorData(x, y)
     return lambda: trainer.fit(data, None, epochs=trainer.epoch + 1)
 

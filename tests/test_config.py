@@ -4,11 +4,11 @@ from deepfit.config import config_from_dict, load_config, parse_override, read_t
 from deepfit.errors import ConfigError
 
 
-def test_defaults_are_the_reference_network_with_nadam():
+def test_an_empty_config_passes_on_nothing_it_was_not_told():
     cfg = config_from_dict({})
-    assert cfg.model.hidden == [300, 100]
-    assert (cfg.optimizer.name, cfg.optimizer.lr, cfg.train.batch_size) == ("nadam", 1e-3, 32)
-    assert cfg.train.early_stopping is not None
+    assert cfg.model.spec_options() == {}  # the network's defaults live in ModelSpec
+    assert (cfg.optimizer.name, cfg.optimizer.params(), cfg.train.batch_size) == ("nadam", {}, 32)
+    assert cfg.train.early_stopping is not None and cfg.train.early_stopping.options() == {}
 
 
 def test_set_overrides_nested_keys_with_toml_values():

@@ -2,9 +2,13 @@
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from deepfit.config import RunConfig, load_config
+from deepfit.data import from_arrays
+from deepfit.nn import ModelSpec
+from deepfit.run import model_spec
 
 CONFIGS = sorted((Path(__file__).resolve().parents[1] / "configs").glob("*.toml"))
 
@@ -14,6 +18,8 @@ def test_example_config_validates(path):
     assert isinstance(load_config(path), RunConfig)
 
 
-def test_reference_config_spells_out_the_defaults():
+def test_reference_config_builds_the_default_network():
     (ref,) = [p for p in CONFIGS if p.name == "reference.toml"]
-    assert load_config(ref) == RunConfig(name="reference")
+    splits = from_arrays(np.zeros((4, 28, 28), np.float32), np.arange(4) % 10, valid=0)
+    assert model_spec(load_config(ref), splits) == model_spec(RunConfig(), splits)
+    assert model_spec(RunConfig(), splits) == ModelSpec((28, 28), 4)

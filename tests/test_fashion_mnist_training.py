@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from deepfit.config import load_config
-from deepfit.train import run_training
+from deepfit.run import run_training
 
 FMNIST = Path("/usr/share/datasets/fashion-mnist")
 

@@ -29,7 +29,7 @@ def test_train_starts_from_the_default_preset_only_without_a_config_file(tmp_pat
     toml = tmp_path / "c.toml"
     toml.write_text("[model]\nhidden = [7]\n")
     from_file = config_from_args(_args("--config", str(toml)), default_preset=DEFAULT_TRAIN_PRESET)
-    assert from_file.model.hidden == [7] and from_file.model.norm == "none"  # RunConfig defaults below the file
+    assert from_file.model.hidden == [7] and from_file.model.norm is None  # no preset below the file
 
 
 def test_preset_sits_below_the_config_file_and_the_overrides(tmp_path):

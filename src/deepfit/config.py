@@ -67,61 +67,67 @@ class DataConfig(_Section):
 
 
 class ModelConfig(_Section):
-    hidden: list[int] = Field([300, 100], description="units of each hidden dense layer, bottom first")
-    activation: str | dict[str, Any] = Field("relu", description="activation name or {name=..., params}")
-    init: str | dict[str, Any] = Field("he_normal", description="kernel initializer name or {name=...}")
-    norm: Literal["none", "before", "after"] = Field("none", description="batch norm per dense block")
-    dropout: float | list[float] = Field(
-        0.0, description="dropout rate after each hidden block, or a list with one rate per block"
+    """The dense network; what is left out takes `deepfit.nn.ModelSpec`'s default (its one home)."""
+
+    hidden: list[int] | None = Field(None, description="units of each hidden dense layer, bottom first (300, 100)")
+    activation: str | dict[str, Any] | None = Field(None, description="activation name or {name=..., params} (relu)")
+    init: str | dict[str, Any] | None = Field(None, description="kernel initializer name or {name=...} (he_normal)")
+    norm: Literal["none", "before", "after"] | None = Field(None, description="batch norm per dense block (none)")
+    dropout: float | list[float] | None = Field(
+        None, description="dropout rate after each hidden block, or a list with one rate per block (0)"
     )
-    input_dropout: float = Field(0.0, ge=0.0, lt=1.0, description="dropout rate on the inputs")
-    dropout_kind: str = Field("standard", description="standard, or alpha (for SELU), see `deepfit list dropouts`")
-    input_norm: bool = Field(False, description="batch norm layer on the inputs (instead of standardising them)")
+    input_dropout: float | None = Field(None, ge=0.0, lt=1.0, description="dropout rate on the inputs (0)")
+    dropout_kind: str | None = Field(None, description="standard, or alpha (for SELU), see `deepfit list dropouts`")
+    input_norm: bool | None = Field(None, description="batch norm layer on the inputs (instead of standardising them)")
     norm_momentum: float | None = Field(
         None, gt=0, le=1, description="batch norm momentum, PyTorch convention (Keras 0.99 = 0.01); default 0.1"
     )
     norm_eps: float | None = Field(None, gt=0, description="batch norm epsilon; default torch's 1e-5")
-    layer_init: dict[str, str | dict[str, Any]] = Field(
-        default_factory=dict, description='kernel initializer per layer, e.g. {hidden1 = "orthogonal"}'
+    layer_init: dict[str, str | dict[str, Any]] | None = Field(
+        None, description='kernel initializer per layer, e.g. {hidden1 = "orthogonal"}'
     )
 
     @field_validator("layer_init")
     @classmethod
-    def _known_layer_inits(cls, v: dict[str, Any]) -> dict[str, Any]:
-        for spec in v.values():
+    def _known_layer_inits(cls, v: dict[str, Any] | None) -> dict[str, Any] | None:
+        for spec in (v or {}).values():
             _known(INITIALIZERS, spec, allow=("auto",))
         return v
 
     @field_validator("dropout")
     @classmethod
-    def _dropout_rates(cls, v: float | list[float]) -> float | list[float]:
-        for rate in v if isinstance(v, list) else [v]:
+    def _dropout_rates(cls, v: float | list[float] | None) -> float | list[float] | None:
+        for rate in v if isinstance(v, list) else [] if v is None else [v]:
             if not 0 <= rate < 1:
                 raise ValueError(f"a dropout rate must be in [0, 1), got {rate}")
         return v
 
     @field_validator("dropout_kind")
     @classmethod
-    def _known_dropout_kind(cls, v: str) -> str:
-        return _known(DROPOUTS, v)
+    def _known_dropout_kind(cls, v: str | None) -> str | None:
+        return v if v is None else _known(DROPOUTS, v)
 
     @field_validator("activation")
     @classmethod
     def _known_activation(cls, v: Any) -> Any:
-        return _known(ACTIVATIONS, v)
+        return v if v is None else _known(ACTIVATIONS, v)
 
     @field_validator("init")
     @classmethod
     def _known_init(cls, v: Any) -> Any:
-        return _known(INITIALIZERS, v, allow=("auto",))
+        return v if v is None else _known(INITIALIZERS, v, allow=("auto",))
 
     @field_validator("hidden")
     @classmethod
-    def _positive_units(cls, v: list[int]) -> list[int]:
-        bad = [u for u in v if u < 1]
+    def _positive_units(cls, v: list[int] | None) -> list[int] | None:
+        bad = [u for u in v or [] if u < 1]
         if bad:
             raise ValueError(f"each layer needs at least 1 unit, got {v}")
         return v
+
+    def spec_options(self) -> dict[str, Any]:
+        """The settings given, as keyword arguments of `ModelSpec`."""
+        return self.model_dump(exclude_none=True)
 
 
 class OptimConfig(BaseModel):
@@ -129,7 +135,9 @@ class OptimConfig(BaseModel):
 
     model_config = ConfigDict(extra="allow", validate_assignment=True)
     name: str = Field("nadam", description="optimizer name, see `deepfit list optimizers`")
-    lr: float = Field(1e-3, gt=0, description="learning rate")
+    lr: float | None = Field(
+        None, gt=0, description="learning rate; default: the optimizer's own (`deepfit list optimizers`)"
+    )
 
     @field_validator("name")
     @classmethod
@@ -158,8 +166,8 @@ class OptimConfig(BaseModel):
         return data
 
     def params(self) -> dict[str, Any]:
-        """The optimizer's own parameters the user set (everything but `name`)."""
-        return {**(self.model_extra or {}), "lr": self.lr}
+        """The optimizer's own parameters the user set (everything but `name`); the rest keep their defaults."""
+        return {**(self.model_extra or {}), **({"lr": self.lr} if self.lr is not None else {})}
 
 
 class ScheduleConfig(BaseModel):
@@ -179,10 +187,15 @@ class ScheduleConfig(BaseModel):
 
 
 class EarlyStoppingConfig(_Section):
-    monitor: str = "val_loss"
-    patience: int = Field(5, ge=0, description="epochs without improvement before stopping")
-    min_delta: float = Field(0.0, ge=0.0)
-    restore_best: bool = True
+    """Early stopping; what is left out takes `deepfit.train.EarlyStopping`'s default (val_loss, patience 5)."""
+
+    monitor: str | None = Field(None, description="the epoch metric watched (val_loss)")
+    patience: int | None = Field(None, ge=0, description="epochs without improvement before stopping (5)")
+    min_delta: float | None = Field(None, ge=0.0, description="the smallest change that counts as improvement (0)")
+    restore_best: bool | None = Field(None, description="put the best epoch's weights back at the end (true)")
+
+    def options(self) -> dict[str, Any]:
+        return self.model_dump(exclude_none=True)
 
 
 class TrainConfig(_Section):
@@ -197,6 +210,10 @@ class TrainConfig(_Section):
     checkpoint_every: int = Field(1, ge=1, description="write a resumable checkpoint every N epochs")
     eval_batch_size: int = Field(4096, ge=1)
     threads: int | None = Field(None, ge=1, description="CPU threads for torch (default: torch's choice)")
+    engine: Literal["auto", "eager", "compile", "graph"] = Field(
+        "auto", description="how the training step runs: auto picks compile or graph where they pay off"
+    )
+    drop_last: bool = Field(False, description="leave out each epoch's short last batch instead of padding it")
 
     @field_validator("early_stopping", mode="before")
     @classmethod

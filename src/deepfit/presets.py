@@ -24,8 +24,14 @@ _EARLY_STOPPING = {"monitor": "val_acc", "patience": 8, "restore_best": True}  #
 
 @PRESETS.register("reference", summary="784-300-100-10 ReLU/He, Nadam 1e-3, batch 32, early stopping (ch. 10)")
 def reference() -> dict[str, Any]:
-    """The chapter's reference network; every field is RunConfig's default."""
-    return {"name": "reference"}
+    """The chapter's reference network, spelled out as configs/reference.toml has it (the network is also
+    what an empty config builds: `ModelSpec`'s defaults)."""
+    return {
+        "name": "reference",
+        "model": {"hidden": [300, 100], "activation": "relu", "init": "he_normal", "norm": "none", "dropout": 0.0},
+        "optimizer": dict(_NADAM),
+        "train": {"early_stopping": {"monitor": "val_loss", "patience": 5, "min_delta": 0.0, "restore_best": True}},
+    }
 
 
 @PRESETS.register("guidelines", summary="512-256-128 ELU/He + batch norm + dropout 0.2, Nadam, exponential schedule")

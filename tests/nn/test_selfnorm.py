@@ -109,7 +109,7 @@ def test_penalty_and_non_sequential_models_are_reported():
 
 def test_training_a_selu_net_that_breaks_the_conditions_warns_once(blobs_npz):
     from deepfit.config import load_config
-    from deepfit.train import run_training
+    from deepfit.run import run_training
 
     cfg = load_config(
         None,

@@ -1,22 +1,17 @@
 import pytest
 import torch
-from torch import nn
 
 from deepfit.config import load_config
 from deepfit.errors import ConfigError
-from deepfit.optim import CLIPPERS, build_clip
-from deepfit.train import run_training
+from deepfit.optim import CLIPPERS, check_threshold
+from deepfit.run import run_training
+
+SEGMENTS = [(0, 2), (2, 3)]  # two parameter tensors: a = [3, 4] (norm 5) and b = [-12] (norm 12)
 
 
-class _TwoParams(nn.Module):
-    """Gradients a = [3, 4] (norm 5) and b = [-12] (norm 12): global norm 13."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.a = nn.Parameter(torch.zeros(2))
-        self.b = nn.Parameter(torch.zeros(1))
-        self.a.grad = torch.tensor([3.0, 4.0])
-        self.b.grad = torch.tensor([-12.0])
+def _grads() -> torch.Tensor:
+    """One member's gradients as a row, global norm 13; a second member's are ten times smaller."""
+    return torch.tensor([[3.0, 4.0, -12.0], [0.3, 0.4, -1.2]])
 
 
 @pytest.mark.parametrize(
@@ -32,32 +27,30 @@ class _TwoParams(nn.Module):
     ],
 )
 def test_clipping_matches_hand_computed_gradients(name, threshold, a, b, clipped):
-    model = _TwoParams()
-    stats = build_clip(name, **({} if threshold is None else {"threshold": threshold}))(model)
-    assert torch.allclose(model.a.grad, torch.tensor(a))
-    assert torch.allclose(model.b.grad, torch.tensor(b))
-    assert stats["grad_norm"].item() == pytest.approx(13.0)
-    assert stats["clip_fraction"].item() == clipped
+    t = check_threshold(name, threshold)
+    g, norm, hit = CLIPPERS.get(name).constructor(_grads(), torch.tensor([[t], [100.0]]), SEGMENTS)
+    assert torch.allclose(g[0], torch.tensor([*a, *b]), atol=1e-5)
+    assert torch.equal(g[1], _grads()[1])  # the second member's threshold of 100 leaves it alone
+    assert norm.tolist() == pytest.approx([13.0, 1.3])
+    assert hit.tolist() == [clipped, 0.0]
 
 
 @pytest.mark.parametrize("name", CLIPPERS.names())
-def test_every_clipper_returns_0d_tensors_and_keeps_small_gradients(name):
-    model = _TwoParams()
-    stats = CLIPPERS.build(name)(model) if name == "none" else CLIPPERS.build(name, threshold=100.0)(model)
-    assert set(stats) == {"grad_norm", "clip_fraction"}
-    assert all(v.dim() == 0 for v in stats.values())
-    assert torch.equal(model.b.grad, torch.tensor([-12.0]))
+def test_every_clipper_returns_one_figure_per_member_and_keeps_small_gradients(name):
+    g, norm, hit = CLIPPERS.get(name).constructor(_grads(), torch.full((2, 1), 100.0), SEGMENTS)
+    assert norm.shape == hit.shape == (2,)
+    assert torch.equal(g, _grads())
 
 
 @pytest.mark.parametrize("threshold", [0, -1.0])
 def test_clipping_threshold_must_be_positive(threshold):
     with pytest.raises(ConfigError, match=rf"clip\.threshold: clipping 'value' needs a threshold > 0, got {threshold}"):
-        build_clip("value", threshold=threshold)
+        check_threshold("value", threshold)
 
 
 def test_unknown_clipping_lists_the_valid_names():
     with pytest.raises(ConfigError, match=r"unknown gradient clipping 'globalnorm2'.*valid: global_norm, none"):
-        build_clip("globalnorm2")
+        check_threshold("globalnorm2", 1.0)
 
 
 def test_history_records_grad_norm_and_fraction_of_steps_clipped(blobs_npz):

@@ -1,11 +1,12 @@
 import pytest
 import torch
-from torch import nn
 
+from deepfit.data import TensorData
 from deepfit.errors import ConfigError
 from deepfit.nn import ModelSpec, build_model
-from deepfit.optim import build_max_norm, max_norm_
+from deepfit.optim import check_max_norm, max_norm_, max_norm_layers
 from deepfit.optim.constraints import EPSILON
+from deepfit.train import Trainer, UpdateRule, objective_for
 
 
 def _keras_max_norm(w: torch.Tensor, r: float, axis: int) -> torch.Tensor:
@@ -31,29 +32,41 @@ def test_vectors_within_r_are_unchanged_exactly():
     assert torch.allclose(w[1], torch.tensor([0.6, 0.8]))
 
 
-def test_norms_never_exceed_r_after_a_training_step():
+def test_radii_broadcast_per_member_over_stacked_kernels():
     torch.manual_seed(0)
-    model = build_model(ModelSpec((8,), 3, hidden=[16, 8]))
-    constrain = build_max_norm(model, max_value=0.5)
-    opt = torch.optim.SGD(model.parameters(), lr=10.0)  # a huge step pushes norms far above r
-    for _ in range(3):
-        x, y = torch.randn(32, 8), torch.randint(0, 3, (32,))
-        nn.functional.cross_entropy(model(x), y).backward()
-        opt.step()
-        opt.zero_grad()
-        constrain(model)
-        for block in (model.hidden1, model.hidden2):
-            assert torch.linalg.vector_norm(block.linear.weight, dim=1).max() <= 0.5 + 1e-5
+    w = torch.randn(3, 5, 7) * 3  # three members' (out, in) kernels
+    radius = torch.tensor([0.5, 1.0, 100.0]).view(3, 1, 1)
+    want = [_keras_max_norm(w[k], float(radius[k]), 1) for k in range(3)]
+    max_norm_([w], radius, axis=2)
+    for k in range(3):
+        assert torch.allclose(w[k], want[k], atol=1e-6)
+
+
+def _train(max_norm, hidden=(16, 8)):
+    torch.manual_seed(0)
+    model = build_model(ModelSpec((8,), 3, hidden=list(hidden)))
+    rule = UpdateRule("sgd", {"lr": 10.0}, max_norm=max_norm)  # a huge step pushes norms far above r
+    trainer = Trainer(model, objective_for("auto", "multiclass"), rule, batch_size=32)
+    x, y = torch.randn(96, 8), torch.randint(0, 3, (96,))
+    trainer.fit(TensorData(x, y), epochs=1)
+    return model
+
+
+def test_norms_never_exceed_r_after_training_steps():
+    model = _train({"max_value": 0.5})
+    for block in (model.hidden1, model.hidden2):
+        assert torch.linalg.vector_norm(block.linear.weight, dim=1).max() <= 0.5 + 1e-5
     assert torch.linalg.vector_norm(model.output.weight, dim=1).max() > 0.5  # output left out by default
 
 
 def test_include_output_constrains_the_output_layer_too():
-    torch.manual_seed(0)
-    model = build_model(ModelSpec((8,), 3, hidden=[4]))
-    with torch.no_grad():
-        model.output.weight.mul_(100)
-    build_max_norm(model, 1.0, include_output=True)(model)
+    model = _train({"max_value": 1.0, "include_output": True}, hidden=(4,))
     assert torch.linalg.vector_norm(model.output.weight, dim=1).max() <= 1.0 + 1e-5
+
+
+def test_max_norm_layers_are_the_hidden_ones_unless_asked():
+    assert max_norm_layers(["hidden1.linear", "output"]) == ["hidden1.linear"]
+    assert max_norm_layers(["hidden1.linear", "output"], include_output=True) == ["hidden1.linear", "output"]
 
 
 @pytest.mark.parametrize(
@@ -61,10 +74,9 @@ def test_include_output_constrains_the_output_layer_too():
     [
         ({"max_value": 0.0}, "must be > 0, got 0.0"),
         ({"max_value": -1.0}, "must be > 0, got -1.0"),
-        ({"axis": 2}, "max_norm.axis must be in"),
+        ({"max_value": 1.0, "axis": 2}, "max_norm.axis must be in"),
     ],
 )
 def test_bad_max_norm_is_a_config_error(kwargs, match):
-    model = build_model(ModelSpec((8,), 3, hidden=[4]))
     with pytest.raises(ConfigError, match=match):
-        build_max_norm(model, **kwargs)
+        check_max_norm(**kwargs)

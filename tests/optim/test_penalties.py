@@ -4,7 +4,10 @@ from torch import nn
 
 from deepfit.errors import ConfigError
 from deepfit.nn import ModelSpec, build_model
-from deepfit.optim import PENALTIES, build_penalty
+from deepfit.optim import PENALTIES, layer_penalties, stacked_penalty
+from deepfit.train import Trainer, UpdateRule, objective_for
+
+LAYERS = ["hidden1.linear", "hidden2.linear", "output"]
 
 
 def _model(norm: str = "none") -> nn.Sequential:
@@ -14,6 +17,14 @@ def _model(norm: str = "none") -> nn.Sequential:
 
 def _kernels(model):
     return [m.weight for m in model.modules() if isinstance(m, nn.Linear)]
+
+
+def _penalty(model, penalty, layers=None):
+    """The penalty the engine adds to the loss for `model` (a single member)."""
+    rule = UpdateRule("sgd", penalty=penalty, penalty_layers=layers or {})
+    trainer = Trainer(model, objective_for("auto", "multiclass"), rule)
+    value = trainer.group.update.penalty()
+    return None if value is None else value[0]
 
 
 @pytest.mark.parametrize("name", PENALTIES.names())
@@ -33,45 +44,48 @@ def test_penalty_is_zero_at_zero_and_positive_elsewhere(name):
 )
 def test_penalty_sums_over_kernels_only_as_keras_defines_it(spec, expected):
     model = _model(norm="after")
-    pen = build_penalty(model, spec)
-    want = sum(expected(w) for w in _kernels(model))
-    assert torch.allclose(pen(model), want)
+    want = sum(expected(w.detach()) for w in _kernels(model))
+    assert torch.allclose(_penalty(model, spec), want)
     with torch.no_grad():  # biases and batch norm change nothing
         for m in model.modules():
             if isinstance(m, nn.Linear) and m.bias is not None:
                 m.bias.fill_(5.0)
             if isinstance(m, nn.BatchNorm1d):
                 m.weight.fill_(7.0)
-    assert torch.allclose(pen(model), want)
+    assert torch.allclose(_penalty(model, spec), want)
 
 
 def test_bias_is_penalised_only_when_asked():
     model = _model()
-    pen = build_penalty(model, {"name": "l2", "l2": 1.0, "bias": True})
     with torch.no_grad():
         model.output.bias.fill_(1.0)
-    want = sum((w**2).sum() for w in _kernels(model)) + model.output.bias.numel()
-    assert torch.allclose(pen(model), want)
+    want = sum((w.detach() ** 2).sum() for w in _kernels(model)) + model.output.bias.numel()
+    assert torch.allclose(_penalty(model, {"name": "l2", "l2": 1.0, "bias": True}), want)
 
 
 def test_per_layer_override_replaces_the_default():
     model = _model()
-    pen = build_penalty(model, "l2", layers={"output": "none", "hidden1": {"name": "l1", "l1": 1.0}})
-    want = model.hidden1.linear.weight.abs().sum() + 0.01 * (model.hidden2.linear.weight**2).sum()
-    assert torch.allclose(pen(model), want)
+    want = model.hidden1.linear.weight.detach().abs().sum() + 0.01 * (model.hidden2.linear.weight.detach() ** 2).sum()
+    got = _penalty(model, "l2", layers={"output": "none", "hidden1": {"name": "l1", "l1": 1.0}})
+    assert torch.allclose(got, want)
 
 
-def test_no_penalty_gives_no_hook():
-    assert build_penalty(_model(), None) is None
-    assert build_penalty(_model(), "l2", layers={"hidden1": "none", "hidden2": False, "output": "none"}) is None
+def test_no_penalty_gives_nothing_to_add():
+    assert _penalty(_model(), None) is None
+    assert _penalty(_model(), "l2", layers={"hidden1": "none", "hidden2": False, "output": "none"}) is None
 
 
 def test_penalty_gradient_is_2_l2_w():
-    model = _model()
-    pen = build_penalty(model, {"name": "l2", "l2": 0.5})
-    pen(model).backward()
-    w = model.hidden2.linear.weight
-    assert torch.allclose(w.grad, 2 * 0.5 * w.detach())
+    w = torch.randn(2, 4, 3, requires_grad=True)  # two members' kernels
+    l2 = torch.tensor([[0.5], [0.1]])
+    stacked_penalty([w], None, l2).sum().backward()
+    assert torch.allclose(w.grad, 2 * l2.view(2, 1, 1) * w.detach())
+
+
+def test_stacked_penalty_gives_each_member_its_own_factors():
+    w = torch.randn(2, 4, 3)
+    got = stacked_penalty([w], torch.tensor([[0.1], [0.0]]), torch.tensor([[0.0], [0.3]]))
+    assert torch.allclose(got, torch.stack([0.1 * w[0].abs().sum(), 0.3 * (w[1] ** 2).sum()]))
 
 
 @pytest.mark.parametrize(
@@ -86,4 +100,4 @@ def test_penalty_gradient_is_2_l2_w():
 )
 def test_bad_penalty_is_a_config_error(spec, layers, match):
     with pytest.raises(ConfigError, match=match):
-        build_penalty(_model(), spec, layers=layers)
+        layer_penalties(LAYERS, spec, layers)

@@ -2,9 +2,11 @@ import pytest
 import torch
 from torch import nn
 
+from deepfit.data import TensorData
 from deepfit.errors import ConfigError
 from deepfit.nn import ModelSpec, build_model
-from deepfit.optim import build_mask_constraint, magnitude_masks, sparsity_report
+from deepfit.optim import apply_masks_, magnitude_masks, sparsity_report
+from deepfit.train import Trainer, UpdateRule, objective_for
 
 
 def _model():
@@ -15,7 +17,7 @@ def _model():
 def test_target_sparsity_zeroes_that_fraction_of_each_layer_by_magnitude():
     model = _model()
     smallest = model.hidden1.linear.weight.abs().flatten().sort().values
-    build_mask_constraint(model, magnitude_masks(model, sparsity=0.9))
+    apply_masks_(model, magnitude_masks(model, sparsity=0.9))
     report = sparsity_report(model)
     for name in ("hidden1.linear", "hidden2.linear", "output"):
         assert report[name]["zeros_pct"] == pytest.approx(90.0, abs=1.0)
@@ -26,7 +28,7 @@ def test_target_sparsity_zeroes_that_fraction_of_each_layer_by_magnitude():
 def test_threshold_prunes_small_weights_only():
     model = _model()
     before = model.hidden2.linear.weight.detach().clone()
-    build_mask_constraint(model, magnitude_masks(model, threshold=0.1))
+    apply_masks_(model, magnitude_masks(model, threshold=0.1))
     after = model.hidden2.linear.weight
     assert torch.equal(after == 0, before.abs() <= 0.1)
     assert torch.equal(after[after != 0], before[before.abs() > 0.1])
@@ -34,14 +36,14 @@ def test_threshold_prunes_small_weights_only():
 
 def test_masks_stay_fixed_while_fine_tuning():
     model = _model()
-    keep = build_mask_constraint(model, magnitude_masks(model, sparsity=0.5))
+    masks = magnitude_masks(model, sparsity=0.5)
+    apply_masks_(model, masks)
     zeros = {n: (m.weight == 0).clone() for n, m in model.named_modules() if isinstance(m, nn.Linear)}
-    opt = torch.optim.Adam(model.parameters(), lr=0.1)
-    for _ in range(3):
-        nn.functional.cross_entropy(model(torch.randn(16, 20)), torch.randint(0, 4, (16,))).backward()
-        opt.step()
-        opt.zero_grad()
-        keep(model)
+    before = model.hidden1.linear.weight.detach().clone()
+    trainer = Trainer(model, objective_for("auto", "multiclass"), UpdateRule("adam", {"lr": 0.1}, masks=masks),
+                      batch_size=16)
+    trainer.fit(TensorData(torch.randn(48, 20), torch.randint(0, 4, (48,))), epochs=1)  # 3 steps
+    assert not torch.equal(model.hidden1.linear.weight, before)  # the kept weights trained
     for n, m in model.named_modules():
         if isinstance(m, nn.Linear):
             assert torch.equal(m.weight == 0, zeros[n])
@@ -61,14 +63,10 @@ def test_bad_pruning_settings_are_config_errors(kwargs, match):
 
 
 def test_ftrl_with_l1_gives_exact_zeros_that_sparsity_report_counts():
-    from deepfit.optim import build_optimizer
-
     model = _model()
-    opt = build_optimizer("ftrl", model.parameters(), lr=0.1, l1=0.5)
     x, y = torch.randn(64, 20), torch.randint(0, 4, (64,))
-    for _ in range(5):
-        nn.functional.cross_entropy(model(x), y).backward()
-        opt.step()
-        opt.zero_grad()
+    trainer = Trainer(model, objective_for("auto", "multiclass"), UpdateRule("ftrl", {"lr": 0.1, "l1": 0.5}),
+                      batch_size=64)
+    trainer.fit(TensorData(x, y), epochs=5)
     assert sparsity_report(model)["total"]["zeros_pct"] > 50.0
     assert sparsity_report(_model())["total"]["zeros_pct"] == 0.0

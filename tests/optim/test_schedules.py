@@ -9,7 +9,7 @@ import torch
 from torch.optim import lr_scheduler
 
 from deepfit.errors import ConfigError
-from deepfit.optim import SCHEDULES, Plateau, ScheduleWithMomentum, apply_lr_, build_schedule, momentum_of
+from deepfit.optim import SCHEDULES, Plateau, ScheduleWithMomentum, build_schedule
 
 LR0 = 0.1
 
@@ -114,21 +114,6 @@ def test_cosine_after_warmup_matches_cosine_annealing_lr():
 def test_performance_carries_the_callback_settings():
     plateau = build_schedule("reduce_on_plateau", LR0, factor=0.5, patience=2)
     assert plateau == Plateau({"factor": 0.5, "patience": 2})
-
-
-def test_apply_lr_keeps_per_group_ratios_and_sets_momentum():
-    a, b = torch.nn.Parameter(torch.zeros(1)), torch.nn.Parameter(torch.zeros(1))
-    opt = torch.optim.SGD([{"params": [a]}, {"params": [b], "lr": 0.01}], lr=0.1, momentum=0.9)
-    sched = build_schedule("one_cycle", 0.1, total_steps=100, max_lr=1.0)
-    apply_lr_(opt, sched, 0.1, 44)
-    assert [g["lr"] for g in opt.param_groups] == pytest.approx([1.0, 0.1])
-    assert [g["momentum"] for g in opt.param_groups] == pytest.approx([0.85, 0.85])
-    adam = torch.optim.Adam([a], lr=0.1, betas=(0.9, 0.99))
-    apply_lr_(adam, sched, 0.1, 44)
-    assert adam.param_groups[0]["betas"] == pytest.approx((0.85, 0.99))
-    assert momentum_of(adam) == pytest.approx(0.85)
-    with pytest.raises(ConfigError, match="neither momentum nor betas"):
-        apply_lr_(torch.optim.Adagrad([a], lr=0.1), sched, 0.1, 0)
 
 
 @pytest.mark.parametrize("name", [n for n in SCHEDULES.names() if n != "performance"])

@@ -5,6 +5,7 @@ from torch.nn import functional as F
 from deepfit.errors import ConfigError
 from deepfit.nn import ModelSpec
 from deepfit.pretrain import Corrupt, pretrain_autoencoder
+from deepfit.train import UpdateRule
 
 
 def test_layerwise_autoencoder_learns_to_reconstruct_low_rank_data():
@@ -12,7 +13,7 @@ def test_layerwise_autoencoder_learns_to_reconstruct_low_rank_data():
     x = torch.randn(256, 3, generator=g) @ torch.randn(3, 20, generator=g)  # rank 3 in 20 dimensions
     spec = ModelSpec(input_shape=(20,), num_outputs=1, hidden=[6, 4], activation="linear", init="glorot_uniform")
     torch.manual_seed(0)
-    model, rows = pretrain_autoencoder(spec, x, epochs=12, lr=3e-2, batch_size=32)
+    model, rows = pretrain_autoencoder(spec, x, epochs=12, rule=UpdateRule("adam", {"lr": 3e-2}), batch_size=32)
     assert [r["layer"] for r in rows] == [1, 2]
     assert rows[0]["loss"] < 0.05 * float(x.var())  # 6 linear units span the 3-d subspace
     with torch.no_grad():
@@ -43,5 +44,6 @@ def test_denoising_autoencoder_still_trains():
     g = torch.Generator().manual_seed(1)
     x = torch.randn(128, 8, generator=g)
     spec = ModelSpec(input_shape=(8,), num_outputs=1, hidden=[8], activation="linear", init="glorot_uniform")
-    _, rows = pretrain_autoencoder(spec, x, epochs=5, lr=3e-2, noise="dropout", noise_level=0.2)
+    rule = UpdateRule("adam", {"lr": 3e-2})
+    _, rows = pretrain_autoencoder(spec, x, epochs=5, rule=rule, noise="dropout", noise_level=0.2)
     assert rows[0]["loss"] < F.mse_loss(torch.zeros_like(x), x).item()

@@ -5,6 +5,7 @@ from deepfit.data import TensorData
 from deepfit.errors import ConfigError, DataError
 from deepfit.nn import ModelSpec
 from deepfit.pretrain import Siamese, contrastive_objective, make_pairs, pretrain_siamese
+from deepfit.train import UpdateRule
 
 
 def _blobs(n=300, classes=4, seed=0):
@@ -28,7 +29,8 @@ def test_contrastive_loss_is_zero_for_close_matches_and_far_mismatches():
     d = torch.tensor([[0.0], [3.0], [1.0], [0.5]])
     same = torch.tensor([1.0, 0.0, 1.0, 0.0])
     # (0 + 0 + 1^2 + (2 - 0.5)^2) / 4 / 2
-    assert float(obj.loss(d, same)) == pytest.approx((1.0 + 2.25) / 8)
+    assert obj.loss(d, same).tolist() == pytest.approx([0.0, 0.0, 0.5, 1.125])  # per pair
+    assert float(obj.mean_loss(d, same)) == pytest.approx((1.0 + 2.25) / 8)
     assert int(obj.correct(d, same)) == 2
     with pytest.raises(ConfigError, match="margin must be > 0, got 0"):
         contrastive_objective(0)
@@ -38,7 +40,8 @@ def test_contrastive_loss_is_zero_for_close_matches_and_far_mismatches():
 def test_siamese_encoder_learns_to_tell_same_from_different(loss):
     spec = ModelSpec(input_shape=(10,), num_outputs=1, hidden=[16, 8])
     torch.manual_seed(0)
-    model, rows = pretrain_siamese(spec, _blobs(), valid=_blobs(200, seed=0), loss=loss, margin=4.0, epochs=4, lr=1e-2)
+    model, rows = pretrain_siamese(spec, _blobs(), valid=_blobs(200, seed=0), loss=loss, margin=4.0, epochs=4,
+                                   rule=UpdateRule("adam", {"lr": 1e-2}))
     assert rows[-1]["val_acc"] > 0.85
     assert model.hidden2.linear.weight.shape == (8, 16)
 

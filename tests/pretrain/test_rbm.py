@@ -4,6 +4,7 @@ import torch
 from deepfit.errors import ConfigError, DataError
 from deepfit.nn import ModelSpec
 from deepfit.pretrain import RBM, pretrain_rbm
+from deepfit.train import UpdateRule
 
 
 def test_cd_k_gradient_matches_the_positive_minus_negative_phase():
@@ -30,7 +31,7 @@ def test_stacked_rbm_learns_binary_prototypes():
     x = torch.where(flip, 1 - x, x)
     spec = ModelSpec(input_shape=(30,), num_outputs=1, hidden=[12, 6], activation="sigmoid", init="glorot_uniform")
     torch.manual_seed(0)
-    model, rows = pretrain_rbm(spec, x, epochs=6, lr=0.1, optimizer="sgd", batch_size=16)
+    model, rows = pretrain_rbm(spec, x, epochs=6, rule=UpdateRule("sgd", {"lr": 0.1}), batch_size=16)
     assert rows[0]["reconstruction_mse"] < 0.12  # an untrained RBM reconstructs at about 0.25
     assert model.hidden2(model.hidden1(x)).shape == (300, 6)
 

@@ -7,8 +7,8 @@ import torch
 
 from deepfit.data import from_arrays
 from deepfit.nn import ModelSpec, build_model
-from deepfit.optim import build_optimizer, build_schedule
-from deepfit.train import EarlyStopping, Trainer, objective_for
+from deepfit.optim import build_schedule
+from deepfit.train import EarlyStopping, Trainer, UpdateRule, objective_for
 
 
 def _splits(seed: int = 0):
@@ -19,11 +19,11 @@ def _splits(seed: int = 0):
     return from_arrays(x[:600], y[:600], x[600:], y[600:], valid=100)
 
 
-def _trainer(seed=0, lr=1e-2, **kw):
+def _trainer(seed=0, lr=1e-2, schedule=None, schedule_interval="step", **kw):
     torch.manual_seed(seed)
     model = build_model(ModelSpec(input_shape=(12,), num_outputs=3, hidden=[16, 16]))
-    opt = build_optimizer("nadam", model.parameters(), lr=lr)
-    return Trainer(model, objective_for("auto", "multiclass"), opt, batch_size=32, seed=seed, **kw)
+    rule = UpdateRule("nadam", {"lr": lr}, schedule=schedule, schedule_interval=schedule_interval)
+    return Trainer(model, objective_for("auto", "multiclass"), rule, batch_size=32, seed=seed, engine="eager", **kw)
 
 
 def test_fit_learns_separable_blobs():
@@ -102,6 +102,7 @@ def test_step_reads_nothing_back_per_batch(monkeypatch):
         monkeypatch.setattr(torch.Tensor, name, counting(getattr(torch.Tensor, name)))
     trainer.fit(s.train, None, epochs=2)  # 16 batches an epoch
     assert len(calls) == 2  # one read per epoch, none per batch
+    assert all(c.endswith("engine.py") for c in calls)
 
 
 def test_binary_task_counts_accuracy_from_one_logit():
@@ -111,8 +112,7 @@ def test_binary_task_counts_accuracy_from_one_logit():
     s = from_arrays(x[:500], y[:500], x[500:], y[500:], valid=100, task="binary")
     torch.manual_seed(0)
     model = build_model(ModelSpec(input_shape=(5,), num_outputs=1, hidden=[8]))
-    opt = build_optimizer("nadam", model.parameters(), lr=1e-2)
-    trainer = Trainer(model, objective_for("auto", "binary"), opt, batch_size=32)
+    trainer = Trainer(model, objective_for("auto", "binary"), UpdateRule("nadam", {"lr": 1e-2}), batch_size=32)
     history = trainer.fit(s.train, s.valid, epochs=10)
     assert history["acc"][-1] > 0.9
     assert trainer.evaluate(s.test)["acc"] > 0.85

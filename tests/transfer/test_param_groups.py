@@ -1,10 +1,12 @@
 import pytest
 import torch
+from torch.nn import functional as F
 
+from deepfit.data import TensorData
 from deepfit.errors import ConfigError
 from deepfit.nn import ModelSpec, build_model
-from deepfit.optim import apply_lr_
-from deepfit.transfer import freeze, group_sizes, param_groups
+from deepfit.train import Trainer, UpdateRule, objective_for
+from deepfit.transfer import lr_factors
 
 
 def _model():
@@ -13,24 +15,30 @@ def _model():
 
 
 def test_reused_layers_get_a_lower_learning_rate_than_new_ones():
-    groups = param_groups(_model(), 0.01, reused=["hidden1", "hidden2"], lr_factor=0.1)
-    assert [(g["name"], g["lr"]) for g in groups] == [("new", 0.01), ("reused", pytest.approx(0.001))]
-    assert group_sizes(groups) == {"new": 6 * 3 + 3, "reused": 5 * 8 + 8 + 8 * 6 + 6}
+    factors = lr_factors(_model(), reused=["hidden1", "hidden2"], lr_factor=0.1)
+    assert factors == {"hidden1": 0.1, "hidden2": 0.1, "output": 1.0}
+    assert lr_factors(_model(), reused=["hidden1"], head_lr_factor=0.5) == {"hidden1": 0.1, "hidden2": 0.5,
+                                                                           "output": 0.5}
 
 
-def test_frozen_parameters_are_left_out_and_empty_groups_dropped():
-    model = _model()
-    freeze(model, ["hidden1", "hidden2"])
-    groups = param_groups(model, 0.01, reused=["hidden1", "hidden2"])
-    assert [g["name"] for g in groups] == ["new"]
-
-
-def test_schedule_keeps_the_groups_in_proportion():
-    opt = torch.optim.SGD(param_groups(_model(), 0.01, reused=["hidden1"], lr_factor=0.1), lr=0.01)
-    apply_lr_(opt, lambda step: 0.005, 0.01, 3)
-    assert [g["lr"] for g in opt.param_groups] == [pytest.approx(0.005), pytest.approx(0.0005)]
+def test_a_schedule_keeps_the_layers_in_proportion_as_torch_param_groups_do():
+    x, y = torch.randn(16, 5), torch.randint(0, 3, (16,))
+    schedule = lambda step: 0.05 * 0.5**step  # noqa: E731
+    torch_model, ours = _model(), _model()
+    opt = torch.optim.SGD([{"params": torch_model.hidden1.parameters(), "lr": 0.005},
+                           {"params": [*torch_model.hidden2.parameters(), *torch_model.output.parameters()]}], lr=0.05)
+    for step in range(3):
+        for group, ratio in zip(opt.param_groups, (0.1, 1.0), strict=True):
+            group["lr"] = schedule(step) * ratio
+        opt.zero_grad()
+        F.cross_entropy(torch_model(x), y).backward()
+        opt.step()
+    rule = UpdateRule("sgd", schedule=schedule, lr_factors=lr_factors(ours, reused=["hidden1"], head_lr_factor=1.0))
+    Trainer(ours, objective_for("auto", "multiclass"), rule, batch_size=16).fit(TensorData(x, y), epochs=3)
+    for a, b in zip(torch_model.parameters(), ours.parameters(), strict=True):
+        torch.testing.assert_close(a, b)
 
 
 def test_non_positive_factor_is_an_error():
     with pytest.raises(ConfigError, match="lr_factor must be > 0, got 0"):
-        param_groups(_model(), 0.01, lr_factor=0)
+        lr_factors(_model(), lr_factor=0)

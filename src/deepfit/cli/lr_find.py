@@ -13,12 +13,11 @@ from rich.console import Console
 from deepfit.atomic import write_text_atomic
 from deepfit.cli.options import add_run_options, config_from_args
 from deepfit.config import config_from_dict, read_toml
+from deepfit.diagnose import find_lr
 from deepfit.errors import ConfigError
-from deepfit.nn import build_model
 from deepfit.optim import SCHEDULES
 from deepfit.report import plot_series
-from deepfit.train import seed_everything
-from deepfit.train.run import build_trainer, load_splits, model_spec, resolve_device
+from deepfit.run import build_member, build_trainer, load_splits, model_spec, resolve_device
 
 console = Console()
 
@@ -48,12 +47,10 @@ def cmd_lr_find(args: argparse.Namespace) -> int:
     if cfg.train.threads:
         torch.set_num_threads(cfg.train.threads)
     device = resolve_device(cfg.train.device)
-    seed_everything(cfg.train.seed)
     splits = load_splits(cfg)
-    model = build_model(model_spec(cfg, splits))
-    trainer = build_trainer(cfg, model, device, [], splits=splits)
+    trainer = build_trainer(cfg, build_member(cfg, model_spec(cfg, splits)), splits, device)
     given = {"start_lr": args.start_lr, "end_lr": args.end_lr, "steps": args.steps}
-    result = trainer.lr_find(splits.train, **{k: v for k, v in given.items() if v is not None})
+    result = find_lr(trainer, splits.train, **{k: v for k, v in given.items() if v is not None})
     figure = Path(args.figure or "lr_find.png")
     marks = {}
     if result.suggestion is not None:

@@ -50,7 +50,7 @@ def cmd_pretrain(args: argparse.Namespace) -> int:
     }
     run_dir = run_pretraining(cfg, method, options={k: v for k, v in given.items() if v is not None})
     console.print(
-        f"pretrained {cfg.model.hidden} ({method}): {run_dir}\n"
+        f"pretrained {cfg.model.hidden or 'the default hidden layers'} ({method}): {run_dir}\n"
         f"start a classifier from it: deepfit transfer --from {run_dir} ...",
         highlight=False,
     )

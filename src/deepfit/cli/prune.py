@@ -7,7 +7,7 @@ import argparse
 from rich.console import Console
 
 from deepfit.report import markdown_table
-from deepfit.train.prune import prune_run
+from deepfit.run.prune import prune_run
 
 console = Console()
 

@@ -11,7 +11,7 @@ from deepfit.cli.options import add_run_options, config_from_args
 from deepfit.errors import ConfigError
 from deepfit.optim import ScheduleWithMomentum
 from deepfit.report import plot_series
-from deepfit.train.run import build_run_schedule, load_splits, schedule_length
+from deepfit.run.setup import load_splits, run_lr, run_schedule, schedule_length
 
 console = Console()
 
@@ -38,14 +38,15 @@ def cmd_schedule_plot(args: argparse.Namespace) -> int:
     if args.steps_per_epoch is not None and args.steps_per_epoch < 1:
         raise ConfigError(f"--steps-per-epoch must be >= 1, got {args.steps_per_epoch}")
     train_size = args.steps_per_epoch * cfg.train.batch_size if args.steps_per_epoch else len(load_splits(cfg).train)
-    schedule, callbacks = build_run_schedule(cfg, train_size)
+    schedule, callbacks = run_schedule(cfg, train_size)
     name = cfg.schedule.name
     if callbacks:  # performance scheduling: a callback, not a function of the step
         raise ConfigError(
             f"schedule {name!r} reacts to validation metrics while training, so it has no curve to draw beforehand"
         )
-    total = schedule_length(cfg.train.epochs, train_size, cfg.train.batch_size, cfg.schedule.interval)
-    lr0 = cfg.optimizer.lr
+    total = schedule_length(cfg.train.epochs, train_size, cfg.train.batch_size, cfg.schedule.interval,
+                            drop_last=cfg.train.drop_last)
+    lr0 = run_lr(cfg)
     xs = list(range(total))
     lrs = [schedule(t) for t in xs] if schedule is not None else [lr0] * total
     unit = "optimizer step" if cfg.schedule.interval == "step" else "epoch (0-based)"

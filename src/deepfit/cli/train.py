@@ -14,8 +14,8 @@ from deepfit.errors import ConfigError, DataError, ShapeError
 from deepfit.nn import load_model
 from deepfit.presets import DEFAULT_TRAIN_PRESET
 from deepfit.report.run_report import write_run_report
-from deepfit.train import Trainer, load_run_config, objective_for
-from deepfit.train.run import RunResult, load_splits, resolve_device, run_training
+from deepfit.run import RunResult, load_run_config, load_splits, resolve_device, run_training
+from deepfit.train import Trainer, objective_for
 
 console = Console()
 

@@ -7,7 +7,7 @@ import json
 
 from deepfit.cli.options import add_run_options, config_from_args
 from deepfit.cli.train import report_run
-from deepfit.train.run import run_training
+from deepfit.run import run_training
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:

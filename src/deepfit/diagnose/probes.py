@@ -1,6 +1,7 @@
-"""Probes on layers: per-layer gradient norms recorded through hooks that are always removed.
+"""Probes on layers, run on the Trainer's probe event: per-layer gradient norms on a fixed probe batch.
 
-Statistics stay on the device while training runs and are read once per epoch; nothing here syncs per step.
+The probe event comes every N steps, outside the training step, with batch-norm statistics and RNG state
+restored afterwards (train/trainer.py: `Trainer.probing`), so probing never changes what training does.
 """
 
 from __future__ import annotations
@@ -15,86 +16,47 @@ from deepfit.train.callbacks.base import Callback, Logs
 Tensor = torch.Tensor
 
 
-class GradientNorms:
-    """Context manager recording `||dL/dW||` of each `nn.Linear` kernel of `model` on every backward pass.
+def gradient_norms(model: nn.Module, objective: Any, x: Tensor, y: Tensor) -> tuple[list[str], list[float]]:
+    """`||dL/dW||` of each trainable `nn.Linear` kernel of `model` (forward order) on the batch (x, y).
 
-    Per layer (in forward order, `names`): the norm at the first backward pass after `reset(steps)`
-    (`first`), at pass number `steps` (`last`), and the sum over passes (`total`, with `passes`), all
-    device tensors. The hooks are removed on exit, even after an exception (fastai's `Hook`).
+    The model runs in training mode, as in a training step; the gradients come from `torch.autograd.grad`,
+    so no `.grad` is touched. Returns the layer names and their norms (one host read).
     """
-
-    def __init__(self, model: nn.Module) -> None:
-        named = [(n, m) for n, m in model.named_modules() if isinstance(m, nn.Linear) and m.weight.requires_grad]
-        self.names = [n for n, _ in named]
-        self._weights = [m.weight for _, m in named]
-        device = self._weights[0].device if self._weights else torch.device("cpu")
-        self.first = torch.full((len(named),), float("nan"), device=device)
-        self.last = torch.full_like(self.first, float("nan"))
-        self.total = torch.zeros_like(self.first)
-        self.passes = [0] * len(named)
-        self.steps = 0
-        self._handles: list[Any] = []
-
-    def reset(self, steps: int) -> None:
-        """Start a new interval of `steps` backward passes (an epoch)."""
-        self.steps = steps
-        self.first.fill_(float("nan"))
-        self.last.fill_(float("nan"))
-        self.total.zero_()
-        self.passes = [0] * len(self.passes)
-
-    def _hook(self, i: int):
-        def record(grad: Tensor) -> None:
-            norm = torch.linalg.vector_norm(grad.detach(), dtype=torch.float32)
-            self.passes[i] += 1
-            self.total[i] += norm
-            if self.passes[i] == 1:
-                self.first[i] = norm
-            if self.passes[i] == self.steps:
-                self.last[i] = norm
-
-        return record
-
-    def __enter__(self) -> GradientNorms:
-        self._handles = [w.register_hook(self._hook(i)) for i, w in enumerate(self._weights)]
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        for h in self._handles:
-            h.remove()
-        self._handles = []
-
-    def read(self) -> dict[str, list[float]]:
-        """`first`, `last` and `mean` per layer, read back to the host in one transfer."""
-        passes = torch.tensor([max(p, 1) for p in self.passes], device=self.total.device)
-        first, last, mean = torch.stack([self.first, self.last, self.total / passes]).tolist()
-        return {"first": first, "last": last, "mean": mean}
+    named = [(n, m.weight) for n, m in model.named_modules() if isinstance(m, nn.Linear) and m.weight.requires_grad]
+    if not named:
+        return [], []
+    model.train()
+    with torch.enable_grad():
+        loss = objective.mean_loss(model(x), y)
+        grads = torch.autograd.grad(loss, [w for _, w in named])
+    norms = torch.stack([torch.linalg.vector_norm(g.detach(), dtype=torch.float32) for g in grads])
+    return [n for n, _ in named], norms.tolist()
 
 
 class GradientNormProbe(Callback):
-    """Records per-layer gradient norms during `fit`: at initialisation (the first step) and, for each
-    epoch, at its last step and averaged over its steps. `record` is JSON-ready:
-    `{"layers": [...], "init": [...], "epochs": {"1": {"last": [...], "mean": [...]}, ...}}`.
+    """Records per-layer gradient norms on the probe event: before the first step (`init`) and, for each
+    epoch, at its last probe (`last`, the one at the epoch's end) and averaged over its probes (`mean`).
+
+    `record` is JSON-ready: `{"layers": [...], "init": [...], "epochs": {"1": {"last": [...], "mean": [...]}}}`.
+    One per member when K members train at once.
     """
+
+    per_member = True
 
     def __init__(self) -> None:
         self.record: dict[str, Any] = {"layers": [], "init": [], "epochs": {}}
-        self._probe: GradientNorms | None = None
+        self._epoch: list[list[float]] = []
 
-    def on_fit_begin(self, trainer: Any, logs: Logs) -> None:
-        self._probe = GradientNorms(trainer.model).__enter__()
-        self.record["layers"] = self._probe.names
+    def on_probe(self, view: Any, logs: Logs) -> None:
+        names, norms = gradient_norms(view.model, view.objective, logs["x"], logs["y"])
+        self.record["layers"] = names
+        if logs["step"] == 0:
+            self.record["init"] = norms
+        else:
+            self._epoch.append(norms)
 
-    def on_epoch_begin(self, trainer: Any, logs: Logs) -> None:
-        self._probe.reset(logs["steps"])
-
-    def on_epoch_end(self, trainer: Any, logs: Logs) -> None:
-        stats = self._probe.read()
-        if not self.record["init"]:
-            self.record["init"] = stats["first"]
-        self.record["epochs"][str(logs["epoch"])] = {"last": stats["last"], "mean": stats["mean"]}
-
-    def on_fit_end(self, trainer: Any, logs: Logs) -> None:
-        if self._probe is not None:
-            self._probe.__exit__(None, None, None)
-            self._probe = None
+    def on_epoch_end(self, view: Any, logs: Logs) -> None:
+        if self._epoch:
+            mean = [sum(col) / len(col) for col in zip(*self._epoch, strict=True)]
+            self.record["epochs"][str(logs["epoch"])] = {"last": self._epoch[-1], "mean": mean}
+        self._epoch = []

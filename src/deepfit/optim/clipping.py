@@ -1,122 +1,85 @@
-"""Gradient clipping by name: applied between `backward()` and `optimizer.step()`, with its own statistics.
+"""Gradient clipping by name: applied between the backward pass and the update, with its own statistics.
 
-Each entry builds a function `clip(model) -> {"grad_norm", "clip_fraction"}` of 0-d device tensors (no host
-sync), which the training step accumulates: per epoch, the mean global gradient norm before clipping and
-the fraction of steps where clipping changed a gradient.
+Gradients come as the rows of one (K, N) tensor, one row per member trained at once (K = 1 for a single
+model), with each member's threshold in a (K, 1) tensor; `segments` are the column ranges of the separate
+parameter tensors, for clipping each tensor on its own (`norm`). Each entry returns the clipped gradients
+and, per member, the global gradient norm before clipping and whether clipping changed anything (1.0 or
+0.0); the step accumulates both, with no host sync, into the epoch's `grad_norm` and `clip_fraction`.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import torch
-from torch import nn
 
 from deepfit.errors import ConfigError
 from deepfit.registry import Registry
 
 Tensor = torch.Tensor
-Clip = Callable[[nn.Module], dict[str, Tensor]]
+Segments = Sequence[tuple[int, int]]
+# (grads (K, N), threshold (K, 1), segments) -> (clipped grads, grad_norm (K,), clipped (K,))
+Clip = Callable[[Tensor, Tensor, Segments], tuple[Tensor, Tensor, Tensor]]
 CLIPPERS: Registry[Clip] = Registry("gradient clipping")
+DEFAULT_THRESHOLD = 1.0  # Géron's SGD(clipvalue=1.0) and SGD(clipnorm=1.0), ch. 11
 
 
-def _with_grads(model: nn.Module) -> list[nn.Parameter]:
-    return [p for p in model.parameters() if p.grad is not None]
-
-
-def _norms(grads: list[Tensor], ord: float = 2.0) -> Tensor:
-    """Each gradient's norm, in one fused call (a 1-d float32 tensor; no host sync)."""
-    return torch.stack(torch._foreach_norm([g.detach() for g in grads], ord)).float()
-
-
-def global_grad_norm(grads: list[Tensor]) -> Tensor:
-    """`sqrt(sum over parameters of ||g||^2)`, a 0-d tensor (zero when there are no gradients)."""
-    if not grads:
-        return torch.zeros(())
-    return torch.linalg.vector_norm(_norms(grads))
-
-
-def _check(name: str, threshold: float) -> float:
-    if isinstance(threshold, bool) or not isinstance(threshold, int | float) or not threshold > 0:
-        raise ConfigError(f"clip.threshold: clipping {name!r} needs a threshold > 0, got {threshold!r}")
-    return float(threshold)
+def _norm(g: Tensor) -> Tensor:
+    return torch.linalg.vector_norm(g, dim=1)  # (K,)
 
 
 @CLIPPERS.register("none", summary="no clipping; still records the global gradient norm per epoch")
-def none() -> Clip:
-    """Measure only: useful as the baseline of a clipping comparison."""
-
-    def clip(model: nn.Module) -> dict[str, Tensor]:
-        total = global_grad_norm([p.grad for p in _with_grads(model)])
-        return {"grad_norm": total, "clip_fraction": torch.zeros_like(total)}
-
-    return clip
+def none(g: Tensor, threshold: Tensor, segments: Segments) -> tuple[Tensor, Tensor, Tensor]:
+    """Measure only: the baseline of a clipping comparison."""
+    norm = _norm(g)
+    return g, norm, torch.zeros_like(norm)
 
 
 @CLIPPERS.register("value", summary="clamp every gradient component to [-threshold, threshold] (Keras clipvalue)")
-def value(threshold: float = 1.0) -> Clip:
-    """Clip by value: `g <- clamp(g, -t, t)` element-wise. It can change the gradient's direction.
-
-    Defaults to 1.0, as Géron's `SGD(clipvalue=1.0)` (ch. 11).
-    """
-    t = _check("value", threshold)
-
-    def clip(model: nn.Module) -> dict[str, Tensor]:
-        params = _with_grads(model)
-        grads = [p.grad for p in params]
-        total = global_grad_norm(grads)
-        if not grads:
-            return {"grad_norm": total, "clip_fraction": torch.zeros_like(total)}
-        peak = _norms(grads, math.inf).amax()
-        torch.nn.utils.clip_grad_value_(params, t)
-        return {"grad_norm": total, "clip_fraction": (peak > t).float()}
-
-    return clip
+def value(g: Tensor, threshold: Tensor, segments: Segments) -> tuple[Tensor, Tensor, Tensor]:
+    """Clip by value: `g <- clamp(g, -t, t)` element-wise, as `torch.nn.utils.clip_grad_value_`. It can
+    change the gradient's direction."""
+    t = threshold.to(g.dtype)
+    clipped = (g.abs().amax(1) > t.squeeze(1)).to(g.dtype)
+    return torch.clamp(g, -t, t), _norm(g), clipped
 
 
 @CLIPPERS.register("norm", summary="rescale each parameter's gradient to norm <= threshold (Keras clipnorm)")
-def norm(threshold: float = 1.0) -> Clip:
-    """Clip each parameter's gradient separately, as `tf.clip_by_norm` in Keras's `clipnorm`:
+def norm(g: Tensor, threshold: Tensor, segments: Segments) -> tuple[Tensor, Tensor, Tensor]:
+    """Clip each parameter tensor's gradient separately, as `tf.clip_by_norm` in Keras's `clipnorm`:
     ```
     g_p <- g_p * t / max(||g_p||, t)     for each parameter tensor p
     ```
-    Defaults to 1.0, as Géron's `SGD(clipnorm=1.0)` (ch. 11).
     """
-    t = _check("norm", threshold)
-
-    def clip(model: nn.Module) -> dict[str, Tensor]:
-        grads = [p.grad for p in _with_grads(model)]
-        if not grads:
-            zero = torch.zeros(())
-            return {"grad_norm": zero, "clip_fraction": zero}
-        norms = _norms(grads)
-        torch._foreach_mul_(grads, list((t / norms.clamp(min=t)).unbind()))
-        return {"grad_norm": torch.linalg.vector_norm(norms), "clip_fraction": (norms.amax() > t).float()}
-
-    return clip
+    t = threshold.to(g.dtype)
+    parts = [g[:, a:b] for a, b in segments]
+    norms = torch.stack([_norm(p) for p in parts], dim=1)  # (K, P)
+    scales = t / norms.clamp(min=t)  # (K, P)
+    out = torch.cat([p * scales[:, i : i + 1] for i, p in enumerate(parts)], dim=1)
+    return out, _norm(norms), (norms.amax(1) > t.squeeze(1)).to(g.dtype)
 
 
 @CLIPPERS.register(
     "global_norm", summary="rescale all gradients together to global norm <= threshold (clip_grad_norm_)"
 )
-def global_norm(threshold: float = 1.0) -> Clip:
+def global_norm(g: Tensor, threshold: Tensor, segments: Segments) -> tuple[Tensor, Tensor, Tensor]:
     """Clip by global norm, keeping the direction of the whole gradient (Pascanu et al. 2013):
     ```
-    n = sqrt(sum_p ||g_p||^2);   g_p <- g_p * t / max(n, t)
+    n = sqrt(sum_p ||g_p||^2);   g <- g * min(1, t / (n + 1e-6))
     ```
-    Computed by PyTorch's `clip_grad_norm_` (which divides by n + 1e-6); Keras's `global_clipnorm`.
-    Defaults to 1.0.
+    as PyTorch's `clip_grad_norm_` computes it; Keras's `global_clipnorm`.
     """
-    t = _check("global_norm", threshold)
-
-    def clip(model: nn.Module) -> dict[str, Tensor]:
-        total = torch.nn.utils.clip_grad_norm_(_with_grads(model), t)  # returns the norm before clipping
-        return {"grad_norm": total.float(), "clip_fraction": (total > t).float()}
-
-    return clip
+    t = threshold.to(g.dtype).squeeze(1)
+    n = _norm(g)
+    scale = (t / (n + 1e-6)).clamp(max=1.0)
+    return g * scale.unsqueeze(1), n, (n > t).to(g.dtype)
 
 
-def build_clip(name: str, **params: float) -> Clip:
-    """The clipping function `name` (`deepfit list clipping`) with its parameters (`threshold`)."""
-    return CLIPPERS.build(name, **params)
+def check_threshold(name: str, threshold: float | None) -> float:
+    """The threshold of clipping `name`, `DEFAULT_THRESHOLD` when None; anything but a number > 0 is an error."""
+    CLIPPERS.canonical(name)
+    if threshold is None:
+        return DEFAULT_THRESHOLD
+    if isinstance(threshold, bool) or not isinstance(threshold, int | float) or not threshold > 0:
+        raise ConfigError(f"clip.threshold: clipping {name!r} needs a threshold > 0, got {threshold!r}")
+    return float(threshold)

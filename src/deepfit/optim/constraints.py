@@ -1,21 +1,18 @@
-"""Weight constraints applied after each optimizer step: max-norm, and fixed pruning masks (pruning.py)."""
+"""Weight constraints applied after each optimizer step: max-norm here, fixed pruning masks in pruning.py."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import torch
-from torch import nn
 
 from deepfit.errors import ConfigError
-from deepfit.optim.kernels import named_linears
 
 Tensor = torch.Tensor
-Constraint = Callable[[nn.Module], None]
 EPSILON = 1e-7  # Keras backend.epsilon()
 
 
-def max_norm_(weights: Sequence[Tensor], max_value: float = 2.0, axis: int = 1) -> None:
+def max_norm_(weights: Sequence[Tensor], max_value: float | Tensor = 2.0, axis: int = 1) -> None:
     """Rescale in place each slice of each weight along `axis` to an L2 norm of at most `max_value`.
 
     Keras `MaxNorm` (Srebro et al. 2005; Srivastava et al. 2014 with dropout):
@@ -26,7 +23,8 @@ def max_norm_(weights: Sequence[Tensor], max_value: float = 2.0, axis: int = 1) 
     written as `w * min(1, r / (eps + norm))`: the same for norms above r, and vectors within r stay
     exactly as they are (Keras scales them by norm / (eps + norm), a change below eps / norm).
     A torch Linear weight is (out, in), so `axis=1` bounds each unit's incoming weight vector, which is
-    Keras's `axis=0` on its (in, out) kernel.
+    Keras's `axis=0` on its (in, out) kernel. `max_value` may be a tensor that broadcasts against the
+    norms, e.g. (K, 1, 1) radii for K members' stacked (K, out, in) kernels with `axis=2`.
     """
     with torch.no_grad():
         scales = [
@@ -36,40 +34,18 @@ def max_norm_(weights: Sequence[Tensor], max_value: float = 2.0, axis: int = 1) 
         torch._foreach_mul_(list(weights), scales)
 
 
-def build_max_norm(
-    model: nn.Module, max_value: float = 2.0, axis: int = 1, *, include_output: bool = False
-) -> Constraint:
-    """The step's `constrain(model)` hook for max-norm on the hidden layers' kernels (and the output's).
+def max_norm_layers(layers: Sequence[str], *, include_output: bool = False) -> list[str]:
+    """The dense layers max-norm constrains: every hidden one (the chapter's use), and the output if asked.
 
-    Defaults to 2.0, as Keras `MaxNorm`; the chapter applies it to each hidden layer. The weights are
-    collected once here, so each step is one batched rescale.
+    `layers` are the model's dense layer names bottom first (`named_linears`); the last is the output.
     """
-    if not max_value > 0:
+    return list(layers) if include_output else list(layers)[:-1]
+
+
+def check_max_norm(max_value: float, axis: int = 1) -> tuple[float, int]:
+    """Validated `max_value` and `axis` of max-norm on (out, in) kernels."""
+    if isinstance(max_value, bool) or not isinstance(max_value, int | float) or not max_value > 0:
         raise ConfigError(f"max_norm.max_value must be > 0, got {max_value}")
-    linears = named_linears(model)
-    if not include_output:
-        linears = linears[:-1]
-    weights = [lin.weight for _, lin in linears]
-    for w in weights:
-        if not -w.ndim <= axis < w.ndim:
-            raise ConfigError(f"max_norm.axis must be in [-{w.ndim}, {w.ndim}), got {axis}")
-
-    def constrain(_model: nn.Module) -> None:
-        max_norm_(weights, max_value, axis)
-
-    return constrain
-
-
-def chain(*constraints: Constraint | None) -> Constraint | None:
-    """One `constrain` hook that applies each given constraint in order (None when none is given)."""
-    given = [c for c in constraints if c is not None]
-    if not given:
-        return None
-    if len(given) == 1:
-        return given[0]
-
-    def constrain(model: nn.Module) -> None:
-        for c in given:
-            c(model)
-
-    return constrain
+    if not -2 <= axis < 2:
+        raise ConfigError(f"max_norm.axis must be in [-2, 2) for a dense kernel (out, in), got {axis}")
+    return float(max_value), axis % 2

@@ -1,57 +1,68 @@
 """Weight penalties (l1, l2, l1_l2) added to the training loss; kernels only unless a bias is asked for.
 
-Decoupled weight decay is not a penalty: it is AdamW's `weight_decay` (see docs/regularization.md).
+A penalty is its two factors (`WeightPenalty`), so K members trained at once can each have their own and
+the penalty of all of them is one expression over stacked weights (`stacked_penalty`). Decoupled weight
+decay is not a penalty: it is AdamW's `weight_decay` (see docs/regularization.md).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import torch
-from torch import nn
 
 from deepfit.errors import ConfigError
-from deepfit.optim.kernels import layer_settings, named_linears
+from deepfit.optim.kernels import layer_settings
 from deepfit.registry import Registry
 
 Tensor = torch.Tensor
-Penalty = Callable[[Tensor], Tensor]  # weight -> 0-d tensor
-PENALTIES: Registry[Penalty] = Registry("penalty")
+
+
+@dataclass(frozen=True)
+class WeightPenalty:
+    """`l1 * sum(|w|) + l2 * sum(w^2)` of a weight tensor (Keras `regularizers.L1L2`; no 1/2 on l2)."""
+
+    l1: float = 0.0
+    l2: float = 0.0
+
+    def __call__(self, w: Tensor) -> Tensor:
+        return self.l1 * w.abs().sum() + self.l2 * w.square().sum()
+
+
+PENALTIES: Registry[WeightPenalty] = Registry("penalty")
 
 
 def _factor(name: str, key: str, value: float) -> float:
-    if not value >= 0:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:
         raise ConfigError(f"penalty {name!r}: {key} must be >= 0, got {value}")
     return float(value)
 
 
 @PENALTIES.register("l1", summary="l1 * sum(|w|): drives weights to exact zeros (sparse models)")
-def l1(l1: float = 0.01) -> Penalty:
+def l1(l1: float = 0.01) -> WeightPenalty:
     """Lasso penalty `l1 * sum(|w|)`. Defaults to 0.01, as Keras `regularizers.L1`."""
-    a = _factor("l1", "l1", l1)
-    return lambda w: a * w.abs().sum()
+    return WeightPenalty(l1=_factor("l1", "l1", l1))
 
 
 @PENALTIES.register("l2", summary="l2 * sum(w^2): ridge / weight decay through the gradient")
-def l2(l2: float = 0.01) -> Penalty:
+def l2(l2: float = 0.01) -> WeightPenalty:
     """Ridge penalty `l2 * sum(w^2)` (no 1/2, as Keras `regularizers.L2`, whose default 0.01 it keeps).
 
     Its gradient `2 * l2 * w` goes through the optimizer's adaptive scaling; with Adam that is not the
     same as decoupled weight decay (AdamW), see docs/regularization.md.
     """
-    b = _factor("l2", "l2", l2)
-    return lambda w: b * w.square().sum()
+    return WeightPenalty(l2=_factor("l2", "l2", l2))
 
 
 @PENALTIES.register("l1_l2", summary="l1 * sum(|w|) + l2 * sum(w^2) (elastic net)", aliases=("elastic_net",))
-def l1_l2(l1: float = 0.01, l2: float = 0.01) -> Penalty:
+def l1_l2(l1: float = 0.01, l2: float = 0.01) -> WeightPenalty:
     """Elastic net `l1 * sum(|w|) + l2 * sum(w^2)`; defaults as Keras `regularizers.l1_l2`."""
-    a, b = _factor("l1_l2", "l1", l1), _factor("l1_l2", "l2", l2)
-    return lambda w: a * w.abs().sum() + b * w.square().sum()
+    return WeightPenalty(_factor("l1_l2", "l1", l1), _factor("l1_l2", "l2", l2))
 
 
-def resolve_penalty(spec: Any) -> tuple[Penalty, bool] | None:
+def resolve_penalty(spec: Any) -> tuple[WeightPenalty, bool] | None:
     """A penalty from a name or `{name=..., <factors>, bias=false}`; None/"none"/False means no penalty.
 
     Returns the penalty and whether it also applies to the bias.
@@ -67,30 +78,29 @@ def resolve_penalty(spec: Any) -> tuple[Penalty, bool] | None:
     return PENALTIES.resolve(spec), bias
 
 
-def build_penalty(
-    model: nn.Module, default: Any = None, *, layers: Mapping[str, Any] | None = None
-) -> Callable[[nn.Module], Tensor] | None:
-    """The step's `penalty(model)` hook: the sum of each Linear layer's penalty, or None when there is none.
+def layer_penalties(
+    layers: Sequence[str], default: Any = None, overrides: Mapping[str, Any] | None = None
+) -> dict[str, tuple[WeightPenalty, bool] | None]:
+    """The penalty of each dense layer `layers` (module names, bottom first): `default`, overridden per layer.
 
-    `default` applies to every Linear layer (hidden and output), `layers` overrides it per layer by name
-    (`{"output": "none", "hidden1": {"name": "l1", "l1": 1e-4}}`). The weight tensors are collected once
-    here; the hook is one loop over that list. Batch norm's scale and shift are never penalised.
+    `overrides` maps a layer name (or a prefix up to a dot: `hidden1` governs `hidden1.linear`) to a penalty
+    spec, e.g. `{"output": "none", "hidden1": {"name": "l1", "l1": 1e-4}}`.
     """
-    linears = named_linears(model)
-    settings = layer_settings([n for n, _ in linears], default, layers, field="regularization.layers")
-    terms: list[tuple[Penalty, Tensor]] = []
-    for name, lin in linears:
-        resolved = resolve_penalty(settings[name])
-        if resolved is None:
-            continue
-        fn, bias = resolved
-        terms.append((fn, lin.weight))
-        if bias and lin.bias is not None:
-            terms.append((fn, lin.bias))
-    if not terms:
-        return None
+    settings = layer_settings(list(layers), default, overrides, field="regularization.layers")
+    return {name: resolve_penalty(settings[name]) for name in layers}
 
-    def penalty(_model: nn.Module) -> Tensor:
-        return torch.stack([fn(w) for fn, w in terms]).sum()
 
-    return penalty
+def stacked_penalty(weights: Sequence[Tensor], l1: Tensor | None, l2: Tensor | None) -> Tensor:
+    """Each member's penalty over stacked weights: `sum_i l1[:, i] * sum|W_i| + l2[:, i] * sum W_i^2`, (K,).
+
+    `weights[i]` is (K, ...) for K members; `l1` and `l2` are (K, len(weights)) factors, or None when every
+    factor is 0.
+    """
+    terms = []
+    for i, w in enumerate(weights):
+        flat = w.flatten(1)  # (K, n)
+        if l1 is not None:
+            terms.append(l1[:, i] * flat.abs().sum(1))
+        if l2 is not None:
+            terms.append(l2[:, i] * flat.square().sum(1))
+    return torch.stack(terms).sum(0)

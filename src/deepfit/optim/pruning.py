@@ -10,7 +10,6 @@ import torch
 from torch import nn
 
 from deepfit.errors import ConfigError
-from deepfit.optim.constraints import Constraint
 from deepfit.optim.kernels import named_linears
 
 Tensor = torch.Tensor
@@ -44,21 +43,19 @@ def magnitude_masks(
     return masks
 
 
-def build_mask_constraint(model: nn.Module, masks: dict[str, Tensor]) -> Constraint:
-    """The step's `constrain(model)` hook that zeroes pruned weights after every step (and once now)."""
+def apply_masks_(model: nn.Module, masks: dict[str, Tensor]) -> None:
+    """Zero the pruned weights of `model` in place: each Linear kernel named in `masks` times its keep-mask.
+
+    Fine-tuning keeps them zero by passing the same masks to the Trainer's update rule (`UpdateRule.masks`),
+    which re-applies them after every step.
+    """
     modules = dict(named_linears(model))
     unknown = set(masks) - set(modules)
     if unknown:
         raise ConfigError(f"pruning: masks for unknown layers {sorted(unknown)}; valid: {sorted(modules)}")
-    weights = [modules[n].weight for n in masks]
-    keep = [m.to(device=w.device, dtype=w.dtype) for m, w in zip(masks.values(), weights, strict=True)]
-
-    def constrain(_model: nn.Module) -> None:
-        with torch.no_grad():
-            torch._foreach_mul_(weights, keep)
-
-    constrain(model)
-    return constrain
+    with torch.no_grad():
+        for name, mask in masks.items():
+            modules[name].weight.mul_(mask.to(device=modules[name].weight.device, dtype=modules[name].weight.dtype))
 
 
 def sparsity_report(model: nn.Module) -> dict[str, dict[str, float]]:

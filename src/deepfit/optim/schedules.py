@@ -4,9 +4,10 @@ Plateau scheduling depends on validation metrics, so it is a callback in train/c
 entry `performance` only carries the callback's settings (`Plateau`).
 
 Every constructor takes `lr0` (the optimizer's lr) and `total_steps` (the number of scheduled steps: optimizer
-steps, or epochs with `interval = "epoch"`), then its own parameters. Pure functions of the step can be
-evaluated ahead of time, plotted without training, and later captured with the step in a CUDA graph; each
-is checked against the equivalent `torch.optim.lr_scheduler` in tests/optim/test_schedules.py.
+steps, or epochs with `interval = "epoch"`), then its own parameters. Pure functions of the step are
+evaluated ahead of time: the Trainer turns them into per-epoch tables on the device, and `deepfit schedule
+plot` draws them without training; each is checked against the equivalent `torch.optim.lr_scheduler` in
+tests/optim/test_schedules.py.
 """
 
 from __future__ import annotations
@@ -17,8 +18,6 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
-
-import torch
 
 from deepfit.errors import ConfigError
 from deepfit.registry import Registry
@@ -226,42 +225,6 @@ def performance(lr0: float, total_steps: int | None = None, **params: Any) -> Pl
     those of `deepfit.train.callbacks.ReduceLROnPlateau`.
     """
     return Plateau(dict(params))
-
-
-def momentum_of(optimizer: torch.optim.Optimizer) -> float | None:
-    """The first param group's momentum (SGD `momentum`, Adam-family beta_1), or None if it has neither."""
-    group = optimizer.param_groups[0]
-    if "betas" in group:
-        return float(group["betas"][0])
-    return float(group["momentum"]) if "momentum" in group else None
-
-
-def set_momentum_(optimizer: torch.optim.Optimizer, momentum: float) -> None:
-    """Write `momentum` into every param group: `betas[0]` for the Adam family, else `momentum`."""
-    for group in optimizer.param_groups:
-        if "betas" in group:
-            group["betas"] = (momentum, group["betas"][1])
-        elif "momentum" in group:
-            group["momentum"] = momentum
-        else:
-            raise ConfigError(
-                f"the schedule cycles momentum, but {type(optimizer).__name__} has neither momentum nor betas; "
-                "set schedule.cycle_momentum = false"
-            )
-
-
-def apply_lr_(optimizer: torch.optim.Optimizer, schedule: Schedule, lr0: float, step: int) -> float:
-    """Set every param group's lr to `schedule(step)`, scaled by the group's own base lr over `lr0`.
-
-    The scaling keeps per-group learning rates (e.g. lower ones for reused layers) in proportion. A
-    `ScheduleWithMomentum` also sets the momentum (the same in every group).
-    """
-    lr = schedule(step)
-    for group in optimizer.param_groups:
-        group["lr"] = lr * group.setdefault("initial_lr", group["lr"]) / lr0
-    if isinstance(schedule, ScheduleWithMomentum):
-        set_momentum_(optimizer, schedule.momentum(step))
-    return lr
 
 
 def build_schedule(name: str, lr0: float, *, total_steps: int | None = None, **params: Any) -> Schedule | Plateau:

@@ -13,6 +13,7 @@ from torch.nn import functional as F
 from deepfit.errors import ConfigError
 from deepfit.nn import ModelSpec
 from deepfit.pretrain.layerwise import fit_layer, plain_block, stack_greedily, unsupervised
+from deepfit.train import per_sample
 
 NOISES = ("none", "gaussian", "dropout")
 
@@ -52,11 +53,11 @@ def pretrain_autoencoder(
 ) -> tuple[nn.Sequential, list[dict[str, float]]]:
     """The model of `spec` with its hidden layers pretrained as (denoising) autoencoders, bottom up.
 
-    `fit_options` (epochs per layer, batch_size, optimizer, lr, device, seed) go to `fit_layer`. Returns
+    `fit_options` (the update `rule`, epochs per layer, batch_size, device, seed) go to `fit_layer`. Returns
     the model (its head untrained) and each layer's last history row (`loss` = reconstruction MSE).
     """
     corrupt = Corrupt(noise, noise_level if noise != "none" else 0.0)
-    objective = unsupervised("reconstruction_mse", F.mse_loss)
+    objective = unsupervised("reconstruction_mse", per_sample(lambda z, x: F.mse_loss(z, x, reduction="none")))
 
     def train_layer(i: int, inputs: torch.Tensor, units: int, valid_inputs: torch.Tensor | None):
         encoder = plain_block(spec, inputs.shape[1], units)

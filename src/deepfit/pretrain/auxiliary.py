@@ -22,8 +22,7 @@ from torch.nn import functional as F
 from deepfit.data import TensorData
 from deepfit.errors import ConfigError, DataError
 from deepfit.nn import ModelSpec, build_model
-from deepfit.optim import build_optimizer
-from deepfit.train import Objective, Trainer, objective_for
+from deepfit.train import Objective, Trainer, UpdateRule, objective_for
 
 PAIR_LOSSES = ("contrastive", "binary")
 
@@ -55,12 +54,12 @@ def contrastive_objective(margin: float = 1.0) -> Objective:
 
     def loss(d: torch.Tensor, same: torch.Tensor) -> torch.Tensor:
         d = d.squeeze(1)
-        return (same * d.pow(2) + (1 - same) * F.relu(margin - d).pow(2)).mean() / 2
+        return (same * d.pow(2) + (1 - same) * F.relu(margin - d).pow(2)) / 2  # (batch,)
 
-    def correct(d: torch.Tensor, same: torch.Tensor) -> torch.Tensor:
-        return ((d.squeeze(1) < margin / 2) == (same > 0.5)).sum()
+    def hits(d: torch.Tensor, same: torch.Tensor) -> torch.Tensor:
+        return ((d.squeeze(1) < margin / 2) == (same > 0.5)).to(d.dtype)
 
-    return Objective("contrastive", loss, lambda d: d.squeeze(1), correct)
+    return Objective("contrastive", loss, lambda d: d.squeeze(1), hits)
 
 
 def make_pairs(data: TensorData, pairs: int, seed: int = 0) -> TensorData:
@@ -106,10 +105,9 @@ def pretrain_siamese(
     loss: str = "contrastive",
     margin: float = 1.0,
     pairs: int | None = None,
+    rule: UpdateRule,
     epochs: int = 5,
     batch_size: int = 32,
-    optimizer: str = "adam",
-    lr: float = 1e-3,
     device: torch.device | str = "cpu",
     seed: int = 0,
 ) -> tuple[nn.Sequential, list[dict[str, float]]]:
@@ -124,7 +122,6 @@ def pretrain_siamese(
     objective = contrastive_objective(margin) if loss == "contrastive" else objective_for("auto", "binary")
     train_pairs = make_pairs(train, pairs or len(train), seed)
     valid_pairs = None if valid is None else make_pairs(valid, len(valid), seed + 1)
-    opt = build_optimizer(optimizer, siamese.parameters(), lr=lr)
-    trainer = Trainer(siamese, objective, opt, batch_size=batch_size, device=device, seed=seed)
+    trainer = Trainer(siamese, objective, rule, batch_size=batch_size, device=device, seed=seed)
     trainer.fit(train_pairs, valid_pairs, epochs=epochs)
     return model.cpu(), [{"layer": "all", **trainer.history.rows[-1]}]

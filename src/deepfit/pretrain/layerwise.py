@@ -13,8 +13,7 @@ from torch import nn
 
 from deepfit.data import TensorData
 from deepfit.nn import ModelSpec, build_model
-from deepfit.optim import build_optimizer
-from deepfit.train import Objective, Trainer
+from deepfit.train import Objective, Trainer, UpdateRule
 from deepfit.transfer import cache_features
 
 Tensor = torch.Tensor
@@ -24,8 +23,8 @@ LayerTrainer = Callable[[int, Tensor, int, Tensor | None], tuple[dict[str, float
 
 
 def unsupervised(name: str, loss: Callable[[Tensor, Tensor], Tensor]) -> Objective:
-    """An `Objective` with no accuracy: `loss(model_output, target)`, outputs returned as they are."""
-    return Objective(name, loss, lambda z: z, None)
+    """An `Objective` with no accuracy: `loss(model_output, target)` per sample, outputs returned as they are."""
+    return Objective(name, loss, lambda z: z)
 
 
 def fit_layer(
@@ -34,16 +33,14 @@ def fit_layer(
     x: Tensor,
     *,
     valid: Tensor | None = None,
+    rule: UpdateRule,
     epochs: int = 5,
     batch_size: int = 32,
-    optimizer: str = "adam",
-    lr: float = 1e-3,
     device: torch.device | str = "cpu",
     seed: int = 0,
 ) -> list[dict[str, float]]:
-    """Train `model` to map `x` to itself under `objective`; returns the history rows."""
-    opt = build_optimizer(optimizer, model.parameters(), lr=lr)
-    trainer = Trainer(model, objective, opt, batch_size=batch_size, device=device, seed=seed)
+    """Train `model` to map `x` to itself under `objective` with `rule`; returns the history rows."""
+    trainer = Trainer(model, objective, rule, batch_size=batch_size, device=device, seed=seed)
     trainer.fit(TensorData(x, x), None if valid is None else TensorData(valid, valid), epochs=epochs)
     return trainer.history.rows
 

@@ -85,7 +85,7 @@ def pretrain_rbm(
         raise DataError(
             f"rbm pretraining needs inputs in [0, 1], got [{lo:.3g}, {hi:.3g}]; set data.standardize = false"
         )
-    objective = unsupervised("cd_free_energy_gap", lambda gap, _v: gap.mean())
+    objective = unsupervised("cd_free_energy_gap", lambda gap, _v: gap.squeeze(1))
 
     def train_layer(i: int, inputs: torch.Tensor, units: int, valid_inputs: torch.Tensor | None):
         rbm = RBM(inputs.shape[1], units, k=k)

@@ -20,8 +20,7 @@ from deepfit.pretrain.autoencoder import pretrain_autoencoder
 from deepfit.pretrain.auxiliary import pretrain_siamese
 from deepfit.pretrain.rbm import pretrain_rbm
 from deepfit.registry import Registry
-from deepfit.train.run import load_splits, model_spec, resolve_device, versions
-from deepfit.train.rundir import create_run_dir, write_json
+from deepfit.run import create_run_dir, load_splits, model_spec, resolve_device, update_rule, versions, write_json
 from deepfit.train.seeding import seed_everything
 
 PRETRAINERS: Registry = Registry("pretrainer")  # (spec, train, valid, **options) -> (model, layer rows)
@@ -58,7 +57,8 @@ def run_pretraining(
     """Pretrain `cfg.model.hidden` with `method` on the training split; return the directory.
 
     The autoencoder and RBM ignore the labels; the siamese encoder uses them to form pairs.
-    `cfg.train.epochs` is per layer (per encoder for siamese); `cfg.optimizer` names the optimizer and lr;
+    `cfg.train.epochs` is per layer (per encoder for siamese); `cfg.optimizer` and `[schedule]` give the
+    update rule, as for training;
     `options` go to the pretrainer (noise, noise_level: autoencoder; k: rbm; loss, margin, pairs: siamese).
     """
     t = cfg.train
@@ -74,10 +74,9 @@ def run_pretraining(
         spec,
         splits.train.to(device),
         valid=None if splits.valid is None else splits.valid.to(device),
+        rule=update_rule(cfg, splits)[0],
         epochs=t.epochs,
         batch_size=t.batch_size,
-        optimizer=cfg.optimizer.name,
-        lr=cfg.optimizer.lr,
         device=device,
         seed=t.seed,
         **(options or {}),

@@ -16,10 +16,9 @@ from deepfit.atomic import write_text_atomic
 from deepfit.config import RunConfig, apply_overrides, config_from_dict, deep_merge, parse_override
 from deepfit.data import Splits
 from deepfit.report import markdown_table, plot_bar_with_ci, plot_metric_bands, write_csv
+from deepfit.run import RunResult, create_run_dir, load_splits, run_training, versions
 from deepfit.studies.spec import Study
 from deepfit.studies.stats import summarize
-from deepfit.train.run import RunResult, load_splits, run_training, versions
-from deepfit.train.rundir import create_run_dir
 
 METRICS = ("val_acc", "test_acc", "train_acc", "epochs", "epochs_to_target", "seconds_per_epoch")
 

@@ -19,10 +19,10 @@ from rich.console import Console
 from deepfit.atomic import write_text_atomic
 from deepfit.pretrain import run_pretraining
 from deepfit.report import markdown_table, write_csv
+from deepfit.run import run_training
 from deepfit.studies.runner import StudyResult, run_study, variant_config
 from deepfit.studies.spec import Study
 from deepfit.studies.stats import paired_difference
-from deepfit.train.run import run_training
 
 # A source: (directory to fill, full?, user options, seed, quiet) -> the directory holding model.json.
 SourceFn = Callable[..., Path]

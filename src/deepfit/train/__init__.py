@@ -1,12 +1,12 @@
-"""Training: the Trainer, its step, callbacks, history, checkpoints and run directories."""
+"""Training: the engine (update rule, batches, backends, members trained at once), a thin Trainer,
+callbacks, history and checkpoints. It knows nothing of configs or runs: that is `deepfit.run`."""
 
-from deepfit.train.callbacks import Callback, Checkpoint, EarlyStopping, ProgressBar
+from deepfit.train.callbacks import Callback, Checkpoint, EarlyStopping, ProgressBar, ReduceLROnPlateau
 from deepfit.train.history import History
-from deepfit.train.objectives import LOSSES, Objective, objective_for
-from deepfit.train.run import RunResult, load_run_config, run_training
+from deepfit.train.objectives import LOSSES, Objective, objective_for, per_sample
 from deepfit.train.seeding import seed_everything
-from deepfit.train.step import build_train_step
 from deepfit.train.trainer import Trainer
+from deepfit.train.update import UpdateRule
 
 __all__ = [
     "LOSSES",
@@ -16,11 +16,10 @@ __all__ = [
     "History",
     "Objective",
     "ProgressBar",
-    "RunResult",
+    "ReduceLROnPlateau",
     "Trainer",
-    "build_train_step",
-    "load_run_config",
+    "UpdateRule",
     "objective_for",
-    "run_training",
+    "per_sample",
     "seed_everything",
 ]

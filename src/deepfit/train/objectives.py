@@ -1,4 +1,8 @@
-"""Losses by name, each with how it turns outputs into predictions and counts correct ones."""
+"""Losses by name, each with how it turns outputs into predictions and which predictions are right.
+
+Losses are per sample, so the engine can weight them: the padded last batch of an epoch gives its padding
+weight 0, and K members trained at once each get their own mean.
+"""
 
 from __future__ import annotations
 
@@ -15,37 +19,30 @@ Tensor = torch.Tensor
 
 @dataclass(frozen=True)
 class Objective:
-    """A loss with its output transform (probabilities at predict time) and top-1 correct count.
+    """A per-sample loss with its output transform (probabilities at predict time) and per-sample hits.
 
-    `correct` is None where accuracy has no meaning (regression). `labels_(logits, out)` writes predicted
-    labels into a preallocated buffer in one kernel, so training accuracy costs one launch per step and is
-    counted once per epoch.
+    `loss(outputs, targets)` returns one loss per sample (batch,); `hits(outputs, targets)` returns 1.0 where
+    the top-1 prediction is right and 0.0 where it is not (batch,), or is None where accuracy has no meaning
+    (regression).
     """
 
     name: str
     loss: Callable[[Tensor, Tensor], Tensor]
     output: Callable[[Tensor], Tensor]
-    correct: Callable[[Tensor, Tensor], Tensor] | None
-    labels_: Callable[[Tensor, Tensor], Tensor] | None = None
-    label_dtype: torch.dtype = torch.long
+    hits: Callable[[Tensor, Tensor], Tensor] | None = None
+
+    def mean_loss(self, outputs: Tensor, targets: Tensor) -> Tensor:
+        """The mean loss over the batch (a 0-d tensor)."""
+        return self.loss(outputs, targets).mean()
+
+    def correct(self, outputs: Tensor, targets: Tensor) -> Tensor:
+        """The number of right predictions in the batch (a 0-d tensor)."""
+        if self.hits is None:
+            raise ValueError(f"objective {self.name!r} has no accuracy")
+        return self.hits(outputs, targets).sum()
 
 
 LOSSES: Registry[Objective] = Registry("loss")
-
-
-def _multiclass_correct(logits: Tensor, y: Tensor) -> Tensor:
-    return (logits.argmax(dim=1) == y).sum()
-
-
-def count_correct(labels: Tensor, y: Tensor) -> Tensor:
-    """Correct predictions among `labels` (from `labels_`) against targets `y` (class indices or 0/1)."""
-    if labels.dtype == torch.bool:
-        return (labels == (y > 0.5)).sum()
-    return (labels == y).sum()
-
-
-def _binary_correct(logits: Tensor, y: Tensor) -> Tensor:
-    return ((logits.squeeze(1) > 0) == (y > 0.5)).sum()
 
 
 @LOSSES.register(
@@ -54,8 +51,12 @@ def _binary_correct(logits: Tensor, y: Tensor) -> Tensor:
     aliases=("sparse_categorical_crossentropy", "categorical_crossentropy"),
 )
 def cross_entropy() -> Objective:
-    return Objective("cross_entropy", F.cross_entropy, lambda z: z.softmax(dim=1), _multiclass_correct,
-                     lambda z, out: torch.argmax(z, dim=1, out=out))
+    return Objective(
+        "cross_entropy",
+        lambda z, y: F.cross_entropy(z, y, reduction="none"),
+        lambda z: z.softmax(dim=1),
+        lambda z, y: (z.argmax(dim=1) == y).to(z.dtype),
+    )
 
 
 @LOSSES.register(
@@ -64,19 +65,17 @@ def cross_entropy() -> Objective:
     aliases=("bce", "binary_crossentropy"),
 )
 def binary_cross_entropy() -> Objective:
-    def loss(logits: Tensor, y: Tensor) -> Tensor:
-        return F.binary_cross_entropy_with_logits(logits.squeeze(1), y)
-
-    return Objective("binary_cross_entropy", loss, lambda z: z.sigmoid().squeeze(1), _binary_correct,
-                     lambda z, out: torch.gt(z.squeeze(1), 0, out=out), torch.bool)
+    return Objective(
+        "binary_cross_entropy",
+        lambda z, y: F.binary_cross_entropy_with_logits(z.squeeze(1), y, reduction="none"),
+        lambda z: z.sigmoid().squeeze(1),
+        lambda z, y: ((z.squeeze(1) > 0) == (y > 0.5)).to(z.dtype),
+    )
 
 
 @LOSSES.register("mse", summary="mean squared error for regression", aliases=("mean_squared_error",))
 def mse() -> Objective:
-    def loss(out: Tensor, y: Tensor) -> Tensor:
-        return F.mse_loss(out.squeeze(1), y)
-
-    return Objective("mse", loss, lambda z: z.squeeze(1), None)
+    return Objective("mse", lambda z, y: (z.squeeze(1) - y).square(), lambda z: z.squeeze(1))
 
 
 _TASK_LOSS = {"multiclass": "cross_entropy", "binary": "binary_cross_entropy", "regression": "mse"}
@@ -85,3 +84,14 @@ _TASK_LOSS = {"multiclass": "cross_entropy", "binary": "binary_cross_entropy", "
 def objective_for(loss: str, task: str) -> Objective:
     """The objective named `loss`, or the task's usual one when `loss` is `"auto"`."""
     return LOSSES.build(_TASK_LOSS[task] if loss == "auto" else loss)
+
+
+def per_sample(loss: Callable[[Tensor, Tensor], Tensor]) -> Callable[[Tensor, Tensor], Tensor]:
+    """A per-sample loss from an element-wise one, e.g. `F.mse_loss(reduction="none")` on (batch, features):
+    the mean over every axis but the first."""
+
+    def sample_loss(outputs: Tensor, targets: Tensor) -> Tensor:
+        values = loss(outputs, targets)
+        return values.flatten(1).mean(1) if values.dim() > 1 else values
+
+    return sample_loss

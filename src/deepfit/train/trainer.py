@@ -1,190 +1,307 @@
-"""The Trainer: fit, evaluate and predict on in-memory data, with batches sliced from an on-device permutation."""
+"""The Trainer: fit, evaluate and predict one model, or K members of one architecture at once.
+
+A thin layer over the engine (train/engine.py): it runs the epochs, reads each epoch's figures once,
+evaluates, keeps each member's history, early stopping and divergence, and calls the callbacks.
+"""
 
 from __future__ import annotations
 
-import math
+import contextlib
+import copy
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import torch
 from torch import nn
 
 from deepfit.data import TensorData
-from deepfit.errors import CheckpointError, ShapeError
+from deepfit.errors import CheckpointError, ConfigError, ShapeError
 from deepfit.nn.dropout import MCPrediction, mc_predict
-from deepfit.optim import Schedule, ScheduleWithMomentum, apply_lr_, momentum_of
-from deepfit.train.callbacks.base import Callback
+from deepfit.train.batches import steps_per_epoch
+from deepfit.train.callbacks.base import Callback, Logs, probes
+from deepfit.train.checkpoint import FORMAT
+from deepfit.train.engine import Group, quiet_layout_warning
 from deepfit.train.history import History
-from deepfit.train.lr_finder import LRFinderResult, find_lr
-from deepfit.train.objectives import Objective, count_correct
+from deepfit.train.members import Member, MemberView
+from deepfit.train.objectives import Objective
 from deepfit.train.seeding import rng_state, set_rng_state
-from deepfit.train.step import build_train_step
+from deepfit.train.update import UpdateRule
 
 Tensor = torch.Tensor
 
 
 class Trainer:
-    """Trains `model` with `optimizer` on `objective`, Keras-style: `fit`, `evaluate`, `predict`.
+    """Trains `model` (or the members `models`) on `objective` with `rule`, Keras-style: `fit`, `evaluate`,
+    `predict`.
 
-    The training step is built once at the start of `fit`. Per-step work is the step itself plus an index
-    slice; per-batch sums stay on the device and are read once per epoch. `schedule` maps the global step
-    (or epoch, with `schedule_interval="epoch"`) to a learning rate; None keeps the optimizer's lr.
+    Args:
+        model: one `nn.Module`, or a sequence of K modules of one architecture, trained at once as members
+            of one group (each with its own seed, shuffling and hyperparameters).
+        objective: the loss and how outputs become predictions (`objective_for`).
+        rule: how the model learns (`UpdateRule`), one for every member or one per member; None for a
+            Trainer that only evaluates and predicts.
+        seed: the shuffling seed, one per member (an int for one model).
+        engine: `auto`, `eager`, `compile` or `graph` (train/backends.py); `engine_used` says what ran.
+        probe_every: steps between probe events (when a callback listens to them); there is one before the
+            first step and one at the end of every epoch too.
+        drop_last: leave out the short last batch of each epoch instead of padding it.
+        initial_epoch, initial_step, history: where training starts, to continue another Trainer's run
+            (Keras's `initial_epoch`); a single model only.
+        augment: a function applied to every training batch (data/augment.py), never to evaluation.
+
+    The members' parameters move into the engine's buffers (train/flat.py); each member's `nn.Module`
+    keeps showing its current weights, so saving or evaluating a member needs nothing else.
     """
 
     def __init__(
         self,
-        model: nn.Module,
+        model: nn.Module | Sequence[nn.Module],
         objective: Objective,
-        optimizer: torch.optim.Optimizer | None = None,
+        rule: UpdateRule | Sequence[UpdateRule] | None = None,
         *,
         batch_size: int = 32,
-        schedule: Schedule | None = None,
-        schedule_interval: str = "step",
         callbacks: Sequence[Callback] = (),
         device: torch.device | str = "cpu",
-        seed: int = 0,
+        seed: int | Sequence[int] = 0,
         eval_batch_size: int = 4096,
         log_every_steps: int = 100,
-        penalty: Callable[[nn.Module], Tensor] | None = None,
-        clip: Callable[[nn.Module], dict[str, Tensor]] | None = None,
-        constrain: Callable[[nn.Module], None] | None = None,
-        augment: Callable[[Tensor], Tensor] | None = None,
+        augment: Any = None,
+        engine: str = "auto",
+        probe_every: int = 100,
+        drop_last: bool = False,
+        initial_epoch: int = 0,
+        initial_step: int = 0,
+        history: History | None = None,
     ) -> None:
+        models = [model] if isinstance(model, nn.Module) else list(model)
+        seeds = [seed] if isinstance(seed, int) else list(seed)
+        if len(seeds) != len(models):
+            raise ConfigError(f"{len(models)} members need {len(models)} seeds, got {len(seeds)}")
+        self.trainable = rule is not None
+        rules = [rule] * len(models) if isinstance(rule, UpdateRule) else None if rule is None else list(rule)
         self.device = torch.device(device)
-        self.model = model.to(self.device)
-        self.objective, self.optimizer = objective, optimizer
+        self.objective = objective
         self.batch_size, self.eval_batch_size = batch_size, eval_batch_size
-        self.schedule, self.schedule_interval = schedule, schedule_interval
-        self.lr0 = optimizer.param_groups[0]["lr"] if optimizer is not None else 0.0
+        self.log_every_steps, self.probe_every = log_every_steps, probe_every
+        self.engine, self.drop_last = engine, drop_last
+        self.engine_used: str | None = None
+        self.group = Group(models, objective, rules, self.device, augment=augment)
         self.callbacks = sorted(callbacks, key=lambda c: c.order)
-        self.log_every_steps = log_every_steps
-        self.penalty, self.clip, self.constrain = penalty, clip, constrain
-        self.augment = augment  # training batches only, on the device (data/augment.py)
-        self.generator = torch.Generator(device=self.device).manual_seed(seed)
-        self.history = History()
-        self.epoch = 0  # epochs completed
+        self.members = [
+            Member(m, s, r, History(history.rows if history is not None and len(models) == 1 else None),
+                   {i: (c if len(models) == 1 else copy.deepcopy(c)) for i, c in enumerate(self.callbacks)
+                    if c.per_member})
+            for m, s, r in zip(models, seeds, rules or [None] * len(models), strict=True)
+        ]
+        self.generators = [torch.Generator(device=self.device).manual_seed(s) for s in seeds]
+        self.epoch, self.step = initial_epoch, initial_step
         self.epochs = 0
-        self.step = 0  # optimizer steps taken
-        self.stop_training = False
+        self._stop = False
 
-    def fit(self, train: TensorData, valid: TensorData | None = None, epochs: int = 1) -> History:
-        """Train until `epochs` epochs are complete (counting epochs from a resumed checkpoint)."""
-        if self.optimizer is None:
-            raise TypeError("Trainer.fit needs an optimizer; this Trainer was built for evaluation only")
-        train, valid = self._to_device(train), self._to_device(valid) if valid is not None else None
-        self._check_shapes(train)
+    # -- what callbacks see ------------------------------------------------------------------------------
+
+    @property
+    def model(self) -> nn.Module:
+        """The model (a single-member Trainer)."""
+        return self._single().model
+
+    @property
+    def models(self) -> list[nn.Module]:
+        return [m.model for m in self.members]
+
+    @property
+    def history(self) -> History:
+        """The per-epoch history (a single-member Trainer); `histories` has every member's."""
+        return self._single().history
+
+    @property
+    def histories(self) -> list[History]:
+        return [m.history for m in self.members]
+
+    @property
+    def stop_training(self) -> bool:
+        """True once a callback stopped the fit, or no member is training any more."""
+        return self._stop or not any(m.training for m in self.members)
+
+    @stop_training.setter
+    def stop_training(self, value: bool) -> None:
+        self._stop = bool(value)
+
+    def _single(self) -> Member:
+        if len(self.members) != 1:
+            raise TypeError(f"this Trainer has {len(self.members)} members: use trainer.members[k]")
+        return self.members[0]
+
+    # -- fit ---------------------------------------------------------------------------------------------
+
+    def fit(self, train: TensorData, valid: TensorData | None = None, epochs: int = 1) -> History | list[History]:
+        """Train until `epochs` epochs are complete (counting from a resumed or continued run).
+
+        Returns the history (one model) or every member's history.
+        """
+        if not self.trainable:
+            raise TypeError("Trainer.fit needs an update rule; this Trainer was built for evaluation only")
+        train = train.to(self.device)
+        valid = valid.to(self.device) if valid is not None and len(valid) else None
+        self.group.check_shapes(train)
         self.epochs = epochs
-        train_step = build_train_step(
-            self.model,
-            self.objective,
-            self.optimizer,
-            penalty=self.penalty,
-            clip=self.clip,
-            constrain=self.constrain,
-        )
+        per_epoch = steps_per_epoch(len(train), self.batch_size, drop_last=self.drop_last)
+        self.engine_used = self.group.start(train, self.batch_size, engine=self.engine, drop_last=self.drop_last,
+                                            steps_hint=per_epoch * max(0, epochs - self.epoch))
+        probe = self._probe_batch(train) if any(probes(c) for c in self.callbacks) else None
         self._emit("on_fit_begin", {"epochs": epochs})
         try:
-            while self.epoch < epochs and not self.stop_training:
-                row = self._train_epoch(train, train_step)
-                if valid is not None and len(valid):
-                    row.update({f"val_{k}": v for k, v in self.evaluate(valid).items()})
-                row["epoch_time_s"] = time.perf_counter() - row.pop("_t0")
-                self.history.append(row)
-                self._emit("on_epoch_end", row)
+            with quiet_layout_warning():
+                if probe is not None and self.step == 0:
+                    self._probe(probe)
+                while self.epoch < epochs and not self.stop_training:
+                    self._epoch(train, valid, probe)
         finally:
-            self._emit("on_fit_end", {"epochs": self.epoch})
-        return self.history
+            self.engine_used = self.group.engine
+            self._emit("on_fit_end", {"epochs": self.epoch}, everyone=True)
+        return self.history if len(self.members) == 1 else self.histories
 
-    def _train_epoch(self, train: TensorData, train_step: Callable) -> dict[str, Any]:
-        t0 = time.perf_counter()
+    def _epoch(self, train: TensorData, valid: TensorData | None, probe: tuple[Tensor, Tensor] | None) -> None:
+        start = time.perf_counter()
         self.epoch += 1
-        n, bs = len(train), self.batch_size
-        steps = math.ceil(n / bs)
+        group, steps = self.group, self.group.order.steps
         self._emit("on_epoch_begin", {"epoch": self.epoch, "steps": steps})
-        if self.schedule is not None and self.schedule_interval == "epoch":
-            apply_lr_(self.optimizer, self.schedule, self.lr0, self.epoch - 1)
-        per_step = self.schedule is not None and self.schedule_interval == "step"
-        self.model.train()
-        perm = torch.randperm(n, generator=self.generator, device=self.device)  # on-device shuffle
-        loss_sum = torch.zeros((), device=self.device)
-        labels_ = self.objective.labels_
-        labels = torch.empty(n, dtype=self.objective.label_dtype, device=self.device) if labels_ else None
-        extra: dict[str, Tensor] = {}
-        for i, start in enumerate(range(0, n, bs), start=1):
-            idx = perm[start : start + bs]
-            if per_step:
-                apply_lr_(self.optimizer, self.schedule, self.lr0, self.step)
-            xb = train.x.index_select(0, idx)
-            if self.augment is not None:
-                xb = self.augment(xb)  # training batches only; evaluate() never sees it
-            out = train_step(xb, train.y.index_select(0, idx))
+        before = group.snapshot()  # the weights to come back to if a member diverges this epoch
+        group.prepare_epoch(self.generators, self.step, steps)
+        for i in range(steps):
+            group.step(i)
             self.step += 1
-            loss_sum.add_(out.loss, alpha=idx.shape[0])  # one kernel per step for the loss ...
-            if labels is not None:
-                labels_(out.logits, labels[start : start + bs])  # ... and one for the accuracy
-            if out.penalty is not None:
-                _accumulate(extra, "penalty", out.penalty * idx.shape[0])
-            for k, v in out.stats.items():
-                _accumulate(extra, k, v)
-            if i % self.log_every_steps == 0 and i < steps:
-                self._emit("on_steps", {"step": i, "steps": steps, "loss_sum": loss_sum, "seen": min(i * bs, n)})
-        row: dict[str, Any] = {"epoch": self.epoch, "_t0": t0}
-        sums = {"loss": loss_sum, **extra}
-        if labels is not None:
-            sums["acc"] = count_correct(labels, train.y.index_select(0, perm))
-        values = torch.stack([v.double() for v in sums.values()]).tolist()  # the one host read of the epoch
-        for k, v in zip(sums, values, strict=True):
-            row[k] = v / (n if k in ("loss", "penalty", "acc") else steps)
-        row["lr"] = self.optimizer.param_groups[0]["lr"]
-        if isinstance(self.schedule, ScheduleWithMomentum):  # record momentum only where it varies
-            row["momentum"] = momentum_of(self.optimizer)
+            if probe is not None and (self.step % self.probe_every == 0 or i + 1 == steps):
+                self._probe(probe)  # every probe_every steps, and at the end of each epoch
+            if (i + 1) % self.log_every_steps == 0 and i + 1 < steps:
+                self._emit("on_steps", {"step": i + 1, "steps": steps, "loss_sum": group.sums[:, 0],
+                                        "seen": min((i + 1) * self.batch_size, len(train))})
+        rows = group.epoch_sums()
+        scores = group.evaluate(valid, self.eval_batch_size) if valid is not None else [{}] * len(self.members)
+        elapsed = time.perf_counter() - start
+        training = [m for m in self.members if m.training]
+        for k, m in enumerate(self.members):
+            if not m.training:
+                continue
+            row = self._row(k, rows[k], scores[k], elapsed)
+            if rows[k]["nonfinite"] > 0:
+                group.restore_member_(k, before)
+                m.diverge(self.epoch, m.history["loss"][-1] if len(m.history) else None)
+            m.history.append(row)
+        logs = training[0].history.rows[-1] if len(self.members) == 1 else {
+            "epoch": self.epoch, "epoch_time_s": elapsed, "members": [m.history.rows[-1] for m in training]}
+        self._emit("on_epoch_end", logs, member_logs=lambda m: m.history.rows[-1])
+        group.set_active([m.training for m in self.members])
+
+    def step_losses(self, train: TensorData, steps: int) -> Iterator[float]:
+        """Train `steps` optimizer steps, yielding each step's mean training loss (of the first member) as it
+        ends. It reads the device once per step, so it is for diagnostics (the LR finder), not for training;
+        no callback runs and no history is kept."""
+        if not self.trainable:
+            raise TypeError("Trainer.step_losses needs an update rule; this Trainer was built for evaluation only")
+        train = train.to(self.device)
+        self.group.check_shapes(train)
+        group = self.group
+        self.engine_used = group.start(train, self.batch_size, engine=self.engine, drop_last=self.drop_last)
+        per_epoch = group.order.steps
+        with quiet_layout_warning():
+            for i in range(steps):
+                j = i % per_epoch
+                if j == 0:
+                    group.prepare_epoch(self.generators, self.step, per_epoch)
+                group.step(j)
+                self.step += 1
+                count = group.order.tail if j == per_epoch - 1 else self.batch_size
+                loss = float(group.sums[0, 0]) / count  # the one read per step
+                group.sums.zero_()
+                yield loss
+
+    def _row(self, k: int, sums: dict[str, float], scores: dict[str, float], elapsed: float) -> dict[str, Any]:
+        row: dict[str, Any] = {"epoch": self.epoch, **{n: v for n, v in sums.items() if n != "nonfinite"}}
+        row.update({f"val_{n}": v for n, v in scores.items()})
+        update = self.group.update
+        row["lr"] = update.lrs[k][-1]  # the rate of the epoch's last step
+        if update.momenta is not None:
+            row["momentum"] = update.momenta[k][-1]
+        row["epoch_time_s"] = elapsed
         return row
 
-    @torch.no_grad()
-    def evaluate(self, data: TensorData, batch_size: int | None = None) -> dict[str, float]:
-        """Mean loss (and accuracy for classification) over `data`, in evaluation mode."""
-        data = self._to_device(data)
-        was_training = self.model.training
-        self.model.eval()
-        loss_sum = torch.zeros((), device=self.device)
-        correct = torch.zeros((), device=self.device, dtype=torch.long)
-        bs = batch_size or self.eval_batch_size
-        for start in range(0, len(data), bs):
-            x, y = data.x[start : start + bs], data.y[start : start + bs]
-            logits = self.model(x)
-            loss_sum += self.objective.loss(logits, y) * y.shape[0]
-            if self.objective.correct is not None:
-                correct += self.objective.correct(logits, y)
-        self.model.train(was_training)
-        n = max(1, len(data))
-        out = {"loss": float(loss_sum) / n}
-        if self.objective.correct is not None:
-            out["acc"] = float(correct) / n
-        return out
+    def _emit(self, event: str, logs: Logs, *, everyone: bool = False, member_logs: Any = None) -> None:
+        """Call `event` on every callback in order: per-member ones once per member (still training, or
+        every member with `everyone`), each with its member's view and logs."""
+        for i, c in enumerate(self.callbacks):
+            if not c.per_member:
+                getattr(c, event)(self, logs)
+                continue
+            for k, m in enumerate(self.members):
+                if everyone or m.training or (event == "on_epoch_end" and m.history.rows and \
+                        m.history.rows[-1]["epoch"] == self.epoch):
+                    getattr(m.callbacks[i], event)(MemberView(self, k), member_logs(m) if member_logs else logs)
+
+    # -- probes ------------------------------------------------------------------------------------------
+
+    def _probe_batch(self, train: TensorData, size: int = 256) -> tuple[Tensor, Tensor]:
+        """A fixed batch for probes: the first `size` training samples."""
+        return train.x[:size], train.y[:size]
+
+    def _probe(self, batch: tuple[Tensor, Tensor]) -> None:
+        with self.probing():
+            self._emit("on_probe", {"step": self.step, "epoch": self.epoch, "x": batch[0], "y": batch[1]})
+
+    @contextlib.contextmanager
+    def probing(self) -> Iterator[None]:
+        """Leave batch-norm statistics, the RNG and every module's mode as they were after the block."""
+        saved = self.group.snapshot()
+        modes = [{m: m.training for m in model.modules()} for model in self.models]
+        devices = [self.device] if self.device.type == "cuda" else []
+        with torch.random.fork_rng(devices=devices):
+            try:
+                yield
+            finally:
+                with torch.no_grad():
+                    self.group.tensors.buffers.data.copy_(saved["buffers"])
+                    self.group.tensors.counters.data.copy_(saved["counters"])
+                for table in modes:
+                    for module, mode in table.items():
+                        module.training = mode
+
+    # -- evaluation --------------------------------------------------------------------------------------
+
+    def evaluate(self, data: TensorData, batch_size: int | None = None) -> dict[str, float] | list[dict[str, float]]:
+        """Mean loss (and accuracy for classification) over `data` in evaluation mode: one dict, or one per member."""
+        scores = self.group.evaluate(data, batch_size or self.eval_batch_size)
+        return scores[0] if len(self.members) == 1 else scores
 
     @torch.no_grad()
     def predict(
         self, x: Tensor, batch_size: int | None = None, *, mc_samples: int | None = None, seed: int = 0
     ) -> Tensor | MCPrediction:
-        """Class probabilities (softmax/sigmoid) or regression outputs for `x`, on the CPU.
+        """Class probabilities (softmax/sigmoid) or regression outputs for `x`, on the CPU; (K, n, ...) for
+        K members.
 
-        With `mc_samples=N`, MC Dropout instead: N passes with only the dropout layers in training mode,
-        summarised as an `MCPrediction` (mean probabilities, their std, predictive entropy), seeded by `seed`.
+        With `mc_samples=N`, MC Dropout instead (one model): N passes with only the dropout layers in
+        training mode, summarised as an `MCPrediction` (mean probabilities, their std, predictive entropy).
         """
-        if mc_samples is not None:
-            return self._predict_mc(x, batch_size or self.eval_batch_size, mc_samples, seed)
-        was_training = self.model.training
-        self.model.eval()
         bs = batch_size or self.eval_batch_size
-        outs = [self.objective.output(self.model(x[s : s + bs].to(self.device))).cpu() for s in range(0, len(x), bs)]
-        self.model.train(was_training)
-        return torch.cat(outs) if outs else torch.empty(0)
+        if mc_samples is not None:
+            return self._predict_mc(x, bs, mc_samples, seed)
+        k = len(self.members)
+        parts = []
+        for s in range(0, len(x), bs):
+            out = self.group.outputs(x[s : s + bs].to(self.device))  # (K, batch, outputs)
+            probs = self.objective.output(out.flatten(0, 1))
+            parts.append(probs.view(k, -1, *probs.shape[1:]).cpu())
+        if not parts:
+            return torch.empty(0)
+        out = torch.cat(parts, dim=1)
+        return out[0] if k == 1 else out
 
     def _predict_mc(self, x: Tensor, bs: int, samples: int, seed: int) -> MCPrediction:
+        model = self.model
         parts = [
-            mc_predict(self.model, x[s : s + bs].to(self.device), self.objective.output, samples, seed=seed + s,
-                       entropy=self.objective.correct is not None)
+            mc_predict(model, x[s : s + bs].to(self.device), self.objective.output, samples, seed=seed + s,
+                       entropy=self.objective.hits is not None)
             for s in range(0, len(x), bs)
         ]
         if not parts:
@@ -193,62 +310,36 @@ class Trainer:
         entropy = torch.cat([p.entropy.cpu() for p in parts]) if parts[0].entropy is not None else None
         return MCPrediction(mean, std, entropy, samples)
 
-    def lr_find(self, train: TensorData, **kwargs: Any) -> LRFinderResult:
-        """The LR range test on a throw-away continuation of this model; see `deepfit.train.lr_finder.find_lr`.
-
-        Model, optimizer and shuffling state are restored afterwards, so `fit` is unaffected.
-        """
-        return find_lr(self, train, **kwargs)
+    # -- checkpoints -------------------------------------------------------------------------------------
 
     def state_dict(self) -> dict[str, Any]:
         """Everything a resumed run needs to continue exactly as if never interrupted."""
         return {
-            "model": self.model.state_dict(),
-            "optimizer": self.optimizer.state_dict() if self.optimizer is not None else {},
+            "format": FORMAT,
+            "group": self.group.state_dict(),
             "epoch": self.epoch,
             "step": self.step,
-            "stop_training": self.stop_training,
-            "lr0": self.lr0,
-            "rng": {"global": rng_state(), "generator": self.generator.get_state()},
-            "history": self.history.rows,
-            "callbacks": {type(c).__name__: c.state_dict() for c in self.callbacks},
+            "stop_training": self._stop,
+            "rng": {"global": rng_state(), "generators": [g.get_state() for g in self.generators]},
+            "members": [m.state_dict() for m in self.members],
+            "callbacks": {type(c).__name__: c.state_dict() for c in self.callbacks if not c.per_member},
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
+        if len(state["members"]) != len(self.members):
+            raise CheckpointError(f"the checkpoint holds {len(state['members'])} members, this Trainer "
+                                  f"{len(self.members)}")
         try:
-            self.model.load_state_dict(state["model"])
-            self.optimizer.load_state_dict(state["optimizer"])
-        except (RuntimeError, ValueError, KeyError) as exc:
+            self.group.load_state_dict(state["group"])
+        except (ConfigError, KeyError, RuntimeError) as exc:
             raise CheckpointError(f"checkpoint does not fit this model or optimizer: {exc}") from None
-        self.epoch, self.step = state["epoch"], state["step"]
-        self.stop_training, self.lr0 = state["stop_training"], state["lr0"]
+        self.epoch, self.step, self._stop = state["epoch"], state["step"], state["stop_training"]
         set_rng_state(state["rng"]["global"])
-        self.generator.set_state(state["rng"]["generator"])
-        self.history = History(state["history"])
+        for g, s in zip(self.generators, state["rng"]["generators"], strict=True):
+            g.set_state(s)
+        for m, s in zip(self.members, state["members"], strict=True):
+            m.load_state_dict(s)
         for c in self.callbacks:
-            if type(c).__name__ in state["callbacks"]:
+            if not c.per_member and type(c).__name__ in state["callbacks"]:
                 c.load_state_dict(state["callbacks"][type(c).__name__])
-
-    def _emit(self, event: str, logs: dict[str, Any]) -> None:
-        for c in self.callbacks:
-            getattr(c, event)(self, logs)
-
-    def _to_device(self, data: TensorData) -> TensorData:
-        return data if data.x.device == self.device else data.to(self.device)
-
-    def _check_shapes(self, data: TensorData) -> None:
-        try:
-            with torch.no_grad():
-                was = self.model.training
-                self.model.eval()
-                self.model(data.x[:2])
-                self.model.train(was)
-        except RuntimeError as exc:
-            raise ShapeError(f"the model does not accept inputs of shape {tuple(data.x.shape[1:])}: {exc}") from None
-
-
-def _accumulate(sums: dict[str, Tensor], key: str, value: Tensor) -> None:
-    if key in sums:
-        sums[key].add_(value)
-    else:
-        sums[key] = value.clone()
+        self.group.set_active([m.training for m in self.members])

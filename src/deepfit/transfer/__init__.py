@@ -1,6 +1,6 @@
-"""Model surgery for transfer learning: reuse lower layers, clone, freeze, per-group rates, feature caching.
+"""Model surgery for transfer learning: reuse lower layers, clone, freeze, per-layer rates, feature caching.
 
-Imports `nn` only; the staged fine-tuning that uses these lives in `train/staged.py`.
+Imports `nn` only; the staged fine-tuning that uses these lives in `run/staged.py`.
 """
 
 from deepfit.transfer.feature_cache import cache_features, cacheable_layers, is_deterministic, split_frozen
@@ -12,7 +12,7 @@ from deepfit.transfer.freeze import (
     trainable_parameters,
     unfreeze,
 )
-from deepfit.transfer.param_groups import group_sizes, param_groups
+from deepfit.transfer.param_groups import lr_factors
 from deepfit.transfer.reuse import (
     check_head,
     clone,
@@ -33,13 +33,12 @@ __all__ = [
     "clone",
     "freeze",
     "frozen_layers",
-    "group_sizes",
     "hidden_names",
     "is_deterministic",
     "is_frozen",
     "layer_names",
+    "lr_factors",
     "out_features",
-    "param_groups",
     "reuse",
     "reuse_count",
     "select_layers",

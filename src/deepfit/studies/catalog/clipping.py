@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import inspect
-import math
 from pathlib import Path
 from typing import Any
 
@@ -12,9 +11,8 @@ from deepfit.studies.spec import STUDIES, Study
 
 
 def divergence(result: Any) -> dict[str, float]:
-    """1.0 when the run ended with a non-finite training loss (diverged), else 0.0."""
-    losses = result.history["loss"]
-    return {"diverged": 0.0 if losses and math.isfinite(losses[-1]) else 1.0}
+    """1.0 when the run diverged (its training loss became non-finite, and it stopped), else 0.0."""
+    return {"diverged": 1.0 if result.metrics.get("stopped") == "diverged" else 0.0}
 
 
 def plot_clipping(res: Any, plots: Path) -> None:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from deepfit.diagnose.calibration import expected_calibration_error, negative_log_likelihood
+from deepfit.nn.dropout import dropout_modules
+from deepfit.run import RunResult
 from deepfit.studies.spec import STUDIES, Study
-from deepfit.train.calibration import expected_calibration_error, negative_log_likelihood
-from deepfit.train.run import RunResult
 
 MC_SAMPLES = 20  # passes per prediction for the MC Dropout figures
 
@@ -16,16 +17,14 @@ def mc_metrics(result: RunResult) -> dict[str, Any]:
 
     MC figures are NaN for models without dropout (MC Dropout would only repeat the plain prediction).
     """
-    trainer, test = result.trainer, result.splits.test
-    m = result.metrics
+    test, m = result.splits.test, result.metrics
     out: dict[str, Any] = {"gap": m["train"]["acc"] - m["valid"]["acc"] if "valid" in m else float("nan")}
-    probs = trainer.predict(test.x)
+    probs = result.predict(test.x).cpu()
     y = test.y.cpu()
     out.update(test_nll=negative_log_likelihood(probs, y), test_ece=expected_calibration_error(probs, y))
-    has_dropout = any(type(mod).__name__.endswith("Dropout") for mod in trainer.model.modules())
-    if not has_dropout:
+    if not dropout_modules(result.model):
         return {**out, "mc_test_acc": float("nan"), "mc_test_nll": float("nan"), "mc_test_ece": float("nan")}
-    mc = trainer.predict(test.x, mc_samples=MC_SAMPLES, seed=result.config.train.seed).mean
+    mc = result.predict(test.x, mc_samples=MC_SAMPLES, seed=result.config.train.seed).mean.cpu()
     return {
         **out,
         "mc_test_acc": float((mc.argmax(1) == y).double().mean()),

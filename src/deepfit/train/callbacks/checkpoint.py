@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any
 
 from deepfit.train.callbacks.base import Callback, Logs
 from deepfit.train.checkpoint import save_checkpoint
 
-if TYPE_CHECKING:
-    from deepfit.train.trainer import Trainer
-
 
 class Checkpoint(Callback):
-    """Save model, optimizer, schedule position, RNG states, history and callback states atomically.
+    """Save the trainer's whole state (weights, optimizer state, step, RNG states, histories, callback states)
+    atomically; the trainer gives its own `state_dict`.
 
     With `history_csv`, the history so far is also written there at each checkpoint, so a running (or
     killed) run's `history.csv` can be read before the run ends.
@@ -25,8 +23,8 @@ class Checkpoint(Callback):
         self.path, self.every_epochs = Path(path), every_epochs
         self.history_csv = None if history_csv is None else Path(history_csv)
 
-    def on_epoch_end(self, trainer: Trainer, logs: Logs) -> None:
+    def on_epoch_end(self, trainer: Any, logs: Logs) -> None:
         if trainer.epoch % self.every_epochs == 0 or trainer.stop_training or trainer.epoch == trainer.epochs:
             if self.history_csv is not None:
                 trainer.history.to_csv(self.history_csv)
-            save_checkpoint(trainer, self.path)
+            save_checkpoint(trainer.state_dict(), self.path)

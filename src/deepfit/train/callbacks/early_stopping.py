@@ -2,22 +2,23 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from deepfit.errors import ConfigError
-from deepfit.train.callbacks.base import Callback, Logs, Monitored
-
-if TYPE_CHECKING:
-    from deepfit.train.trainer import Trainer
+from deepfit.train.callbacks.base import Callback, FitView, Logs, Monitored
 
 
 class EarlyStopping(Callback):
     """Stop after `patience` epochs without an improvement larger than `min_delta` (Keras semantics).
 
     Metrics whose name contains "acc" are maximised, others minimised. With `restore_best`, the weights
-    of the best epoch are put back when fitting ends. Under dropout, training loss is measured with
-    dropout on, so compare `val_loss` with the training loss from `deepfit evaluate --split train`.
+    of the best epoch are put back when fitting ends; an epoch whose metric is not finite (a diverged
+    member) is never the best. Under dropout, training loss is measured with dropout on, so compare
+    `val_loss` with the training loss from `deepfit evaluate --split train`. With K members trained at
+    once, each member stops on its own.
     """
+
+    per_member = True
 
     def __init__(
         self, monitor: str = "val_loss", patience: int = 5, min_delta: float = 0.0, restore_best: bool = True
@@ -36,20 +37,20 @@ class EarlyStopping(Callback):
     def best(self) -> float:
         return self.tracker.best
 
-    def on_epoch_end(self, trainer: Trainer, logs: Logs) -> None:
+    def on_epoch_end(self, view: FitView, logs: Logs) -> None:
         value = self.tracker.value(logs)
         if self.tracker.improved(value):
             self.tracker.best, self.best_epoch, self.wait = value, int(logs["epoch"]), 0
             if self.restore_best:
-                self.best_weights = {k: v.detach().clone() for k, v in trainer.model.state_dict().items()}
+                self.best_weights = {k: v.detach().clone() for k, v in view.model.state_dict().items()}
         else:
             self.wait += 1
             if self.wait > self.patience:
-                trainer.stop_training = True
+                view.stop_training = True
 
-    def on_fit_end(self, trainer: Trainer, logs: Logs) -> None:
+    def on_fit_end(self, view: FitView, logs: Logs) -> None:
         if self.restore_best and self.best_weights is not None:
-            trainer.model.load_state_dict(self.best_weights)
+            view.model.load_state_dict(self.best_weights)
 
     def state_dict(self) -> dict[str, Any]:
         return {

@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from deepfit.train.callbacks.base import Callback, Logs
-
-if TYPE_CHECKING:
-    from deepfit.train.trainer import Trainer
+from deepfit.train.callbacks.base import Callback, FitView, Logs
 
 _SHOWN = ("loss", "acc", "val_loss", "val_acc", "lr")
 
 
 class ProgressBar(Callback):
-    """Rich progress bar; the running loss is read every `trainer.log_every_steps` steps (one sync each)."""
+    """Rich progress bar; the running loss is read every `log_every_steps` steps (one sync each).
+
+    With K members trained at once, the bar shows their mean loss and the epoch line the best member.
+    """
 
     order = 90
 
@@ -25,9 +23,9 @@ class ProgressBar(Callback):
         self._progress: Progress | None = None
         self._task = None
 
-    def on_epoch_begin(self, trainer: Trainer, logs: Logs) -> None:
+    def on_epoch_begin(self, view: FitView, logs: Logs) -> None:
         self._progress = Progress(
-            TextColumn(f"epoch {trainer.epoch}/{trainer.epochs}"),
+            TextColumn(f"epoch {view.epoch}/{view.epochs}"),
             BarColumn(),
             MofNCompleteColumn(),
             TextColumn("{task.fields[figures]}"),
@@ -38,20 +36,26 @@ class ProgressBar(Callback):
         self._progress.start()
         self._task = self._progress.add_task("train", total=logs["steps"], figures="")
 
-    def on_steps(self, trainer: Trainer, logs: Logs) -> None:
+    def on_steps(self, view: FitView, logs: Logs) -> None:
         if self._progress is None:
             return
-        loss = float(logs["loss_sum"]) / max(1, logs["seen"])
+        loss = float(logs["loss_sum"].mean()) / max(1, logs["seen"])
         self._progress.update(self._task, completed=logs["step"], figures=f"loss {loss:.4f}")
 
-    def on_epoch_end(self, trainer: Trainer, logs: Logs) -> None:
+    def on_epoch_end(self, view: FitView, logs: Logs) -> None:
         self._stop()
-        figures = "  ".join(f"{k} {logs[k]:.4g}" for k in _SHOWN if k in logs)
+        if "members" in logs:
+            rows = logs["members"]
+            key = "val_acc" if all("val_acc" in r for r in rows) else "loss"
+            best = (max if key.endswith("acc") else min)(rows, key=lambda r: r[key])
+            figures = f"{len(rows)} members training, best {key} {best[key]:.4g}"
+        else:
+            figures = "  ".join(f"{k} {logs[k]:.4g}" for k in _SHOWN if k in logs)
         self.console.print(
-            f"epoch {logs['epoch']}/{trainer.epochs}  {figures}  {logs['epoch_time_s']:.1f}s", highlight=False
+            f"epoch {logs['epoch']}/{view.epochs}  {figures}  {logs['epoch_time_s']:.1f}s", highlight=False
         )
 
-    def on_fit_end(self, trainer: Trainer, logs: Logs) -> None:
+    def on_fit_end(self, view: FitView, logs: Logs) -> None:
         self._stop()
 
     def _stop(self) -> None:

@@ -5,17 +5,14 @@ Stateful (it depends on validation metrics), so it is a callback, not a pure sch
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from deepfit.errors import ConfigError
-from deepfit.train.callbacks.base import Callback, Logs, Monitored
-
-if TYPE_CHECKING:
-    from deepfit.train.trainer import Trainer
+from deepfit.train.callbacks.base import Callback, Logs, MemberControl, Monitored
 
 
 class ReduceLROnPlateau(Callback):
-    """Reduce every param group's lr by `factor` after `patience` epochs without improvement (Keras semantics).
+    """Reduce the learning rate by `factor` after `patience` epochs without improvement (Keras semantics).
 
     ```
     improved  = value < best - min_delta          (value > best + min_delta for metrics containing "acc")
@@ -24,10 +21,13 @@ class ReduceLROnPlateau(Callback):
     ```
     Defaults follow Géron's chapter 11 (factor 0.5, patience 5) rather than Keras's (0.1, 10); `min_delta`
     is Keras's 1e-4. The new lr applies from the next epoch, so the history's `lr` is the one each epoch used.
+    Per-layer learning-rate factors keep their ratios; with K members, each is scheduled on its own.
 
     Raises:
         ConfigError: factor outside (0, 1), negative patience, min_lr, min_delta or cooldown; names the field.
     """
+
+    per_member = True
 
     def __init__(
         self,
@@ -59,7 +59,7 @@ class ReduceLROnPlateau(Callback):
     def best(self) -> float:
         return self.tracker.best
 
-    def on_epoch_end(self, trainer: Trainer, logs: Logs) -> None:
+    def on_epoch_end(self, view: MemberControl, logs: Logs) -> None:
         value = self.tracker.value(logs)
         if self.cooldown_left > 0:
             self.cooldown_left -= 1
@@ -71,8 +71,7 @@ class ReduceLROnPlateau(Callback):
             return
         self.wait += 1
         if self.wait >= self.patience:
-            for group in trainer.optimizer.param_groups:
-                group["lr"] = max(group["lr"] * self.factor, self.min_lr)
+            view.set_lr(max(view.lr * self.factor, self.min_lr))
             self.wait, self.cooldown_left = 0, self.cooldown
             self.reductions += 1
 

@@ -10,8 +10,8 @@ from deepfit.config import load_config
 from deepfit.data import from_arrays
 from deepfit.errors import ConfigError
 from deepfit.nn import MCPrediction, ModelSpec, build_model
-from deepfit.optim import build_optimizer
-from deepfit.train import Trainer, objective_for, run_training
+from deepfit.run import run_training
+from deepfit.train import Trainer, UpdateRule, objective_for
 
 
 def _images(n: int = 300, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -57,7 +57,7 @@ def test_augmentation_touches_training_batches_only(image_splits):
         return torch.zeros_like(x)  # a training batch the model cannot learn from
 
     obj = objective_for("auto", "multiclass")
-    trainer = Trainer(model, obj, build_optimizer("sgd", model.parameters()), batch_size=50, augment=augment)
+    trainer = Trainer(model, obj, UpdateRule("sgd"), batch_size=50, augment=augment)
     trainer.fit(image_splits.train, epochs=1)
     assert calls == [50, 50, 50, 50]
     plain = Trainer(model, obj)

@@ -10,11 +10,11 @@ import pytest
 import torch
 
 from deepfit.data import from_arrays
+from deepfit.diagnose import find_lr
+from deepfit.diagnose.lr_finder import _read_curve
 from deepfit.errors import ConfigError
 from deepfit.nn import ModelSpec, build_model
-from deepfit.optim import build_optimizer
-from deepfit.train import Trainer, objective_for
-from deepfit.train.lr_finder import _read_curve
+from deepfit.train import Trainer, UpdateRule, objective_for
 
 
 def _splits(seed: int = 0):
@@ -28,14 +28,13 @@ def _splits(seed: int = 0):
 def _trainer(name: str = "sgd", lr: float = 0.01):
     torch.manual_seed(0)
     model = build_model(ModelSpec(input_shape=(12,), num_outputs=3, hidden=[16, 16]))
-    opt = build_optimizer(name, model.parameters(), lr=lr)
-    return Trainer(model, objective_for("auto", "multiclass"), opt, batch_size=16, seed=0)
+    return Trainer(model, objective_for("auto", "multiclass"), UpdateRule(name, {"lr": lr}), batch_size=16, seed=0)
 
 
 def test_lr_find_sweeps_exponentially_and_stops_when_the_loss_diverges():
     s = _splits()
     trainer = _trainer()
-    res = trainer.lr_find(s.train, start_lr=1e-4, end_lr=1e3, steps=60, smoothing=0.9)
+    res = find_lr(trainer, s.train, start_lr=1e-4, end_lr=1e3, steps=60, smoothing=0.9)
     assert res.diverged and len(res.lrs) < 60
     ratios = np.diff(np.log10(res.lrs))
     assert np.allclose(ratios, 7 / 59)  # 1e-4 -> 1e3 in 59 equal steps of log10(lr)
@@ -47,7 +46,7 @@ def test_lr_find_sweeps_exponentially_and_stops_when_the_loss_diverges():
 
 def test_lr_find_smooths_the_loss_with_bias_correction():
     s = _splits()
-    res = _trainer().lr_find(s.train, start_lr=1e-3, end_lr=1.0, steps=20, smoothing=0.9)
+    res = find_lr(_trainer(), s.train, start_lr=1e-3, end_lr=1.0, steps=20, smoothing=0.9)
     avg = 0.0
     for i, (raw, smooth) in enumerate(zip(res.raw_losses, res.losses, strict=True)):
         avg = 0.9 * avg + 0.1 * raw
@@ -55,26 +54,24 @@ def test_lr_find_smooths_the_loss_with_bias_correction():
     assert res.losses[0] == pytest.approx(res.raw_losses[0])
 
 
-def test_lr_find_restores_model_optimizer_and_shuffling():
+def test_lr_find_leaves_the_trainer_as_it_was():
     s = _splits()
     trainer = _trainer("adam", lr=1e-3)
     trainer.fit(s.train, None, epochs=1)
+    state = copy.deepcopy(trainer.state_dict())
     weights = {k: v.clone() for k, v in trainer.model.state_dict().items()}
-    opt_state = copy.deepcopy(trainer.optimizer.state_dict())  # state_dict() shares the live tensors
-    gen = trainer.generator.get_state()
-    trainer.lr_find(s.train, steps=30)
+    res = find_lr(trainer, s.train, steps=30)
+    assert 10 < len(res.lrs) <= 30
     for k, v in trainer.model.state_dict().items():
         assert torch.equal(v, weights[k]), k
-    after = trainer.optimizer.state_dict()
-    assert after["param_groups"][0]["lr"] == 1e-3
-    for k, st in opt_state["state"].items():
-        assert torch.equal(after["state"][k]["exp_avg"], st["exp_avg"])
-    assert torch.equal(trainer.generator.get_state(), gen)
+    after = trainer.state_dict()
+    assert torch.equal(after["group"]["update"]["state"]["exp_avg"], state["group"]["update"]["state"]["exp_avg"])
+    assert all(torch.equal(a, b) for a, b in zip(after["rng"]["generators"], state["rng"]["generators"], strict=True))
 
 
 def test_lr_find_defaults_to_about_one_epoch():
     s = _splits()
-    res = _trainer().lr_find(s.train, end_lr=1e-2)  # too small to diverge
+    res = find_lr(_trainer(), s.train, end_lr=1e-2)  # too small to diverge
     assert len(res.lrs) == math.ceil(len(s.train) / 16)
     assert not res.diverged
 
@@ -108,4 +105,4 @@ def test_steepest_descent_is_read_against_log_lr():
 )
 def test_lr_find_rejects_bad_arguments(kwargs, message):
     with pytest.raises(ConfigError, match=message):
-        _trainer().lr_find(_splits().train, **kwargs)
+        find_lr(_trainer(), _splits().train, **kwargs)

@@ -1,25 +1,21 @@
 """The learning-rate finder: grow the lr exponentially over about one epoch and watch the smoothed loss.
 
-It trains a throw-away continuation of the model and then restores the model, optimizer and shuffling
-state, so a `fit` afterwards is unaffected. Plotting lives in report/ and the command in cli/lr_find.py.
+It trains a throw-away copy of the model (with fresh optimizer state), so the model and its Trainer are
+unaffected. Plotting lives in report/ and the command in cli/lr_find.py.
 """
 
 from __future__ import annotations
 
 import copy
+import dataclasses
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
 from deepfit.data import TensorData
 from deepfit.errors import ConfigError
-from deepfit.train.step import build_train_step
-
-if TYPE_CHECKING:
-    from deepfit.train.trainer import Trainer
+from deepfit.train import Trainer
 
 MIN_DROP = 0.01
 """The smoothed loss must fall 1% below its start for the finder to suggest a learning rate."""
@@ -58,7 +54,7 @@ def find_lr(
     smoothing: float = 0.98,
     diverge: float = 4.0,
 ) -> LRFinderResult:
-    """Run the LR range test (Smith 2017, arXiv:1506.01186) on `trainer`'s model, then restore it.
+    """Run the LR range test (Smith 2017, arXiv:1506.01186) on a copy of `trainer`'s model.
 
     ```
     lr_i     = start_lr * (end_lr / start_lr) ** (i / (steps - 1))
@@ -71,56 +67,41 @@ def find_lr(
         smoothing: weight of the running average, in [0, 1).
         diverge: stop once the smoothed loss exceeds this multiple of its minimum, > 1.
 
-    Per-group learning rates keep their ratios to the first group. The loss is read back every step
-    (one sync per step) because divergence must stop the sweep; this is a diagnostic, not training.
+    The copy trains with the trainer's update rule (optimizer, penalty, clipping, per-layer learning-rate
+    factors), its lr following the ramp. The loss is read back every step (one sync per step) because
+    divergence must stop the sweep; this is a diagnostic, not training.
     """
-    optimizer = trainer.optimizer
-    if optimizer is None:
-        raise TypeError("find_lr needs a Trainer with an optimizer")
+    if not trainer.trainable:
+        raise TypeError("find_lr needs a Trainer with an update rule")
     _check_args(start_lr, end_lr, steps, smoothing, diverge)
-    train = train if train.x.device == trainer.device else train.to(trainer.device)
-    n, bs = len(train), trainer.batch_size
-    steps = steps or max(10, math.ceil(n / bs))
-    saved = _snapshot(trainer)
-    base = optimizer.param_groups[0]["lr"]
-    ratios = [g["lr"] / base for g in optimizer.param_groups]
-    step = build_train_step(
-        trainer.model,
+    steps = steps or max(10, math.ceil(len(train) / trainer.batch_size))
+    member = trainer.members[0]
+
+    def ramp(step: int) -> float:
+        return start_lr * (end_lr / start_lr) ** (step / max(1, steps - 1))
+
+    sweep = Trainer(
+        copy.deepcopy(member.model),
         trainer.objective,
-        optimizer,
-        penalty=trainer.penalty,
-        clip=trainer.clip,
-        constrain=trainer.constrain,
+        dataclasses.replace(member.rule, schedule=ramp, schedule_interval="step"),
+        batch_size=trainer.batch_size,
+        device=trainer.device,
+        seed=member.seed,
+        augment=trainer.group.augment,
+        engine="eager",
     )
     lrs, raw, smooth = [], [], []
     avg, best, diverged = 0.0, math.inf, False
-    trainer.model.train()
-    try:
-        perm = torch.randperm(n, generator=trainer.generator, device=trainer.device)
-        for i in range(steps):
-            lr = start_lr * (end_lr / start_lr) ** (i / max(1, steps - 1))
-            for group, ratio in zip(optimizer.param_groups, ratios, strict=True):
-                group["lr"] = lr * ratio
-            start = (i * bs) % n
-            if start + bs > n:  # next pass over the data
-                perm = torch.randperm(n, generator=trainer.generator, device=trainer.device)
-            idx = perm[start : start + bs]
-            xb = train.x.index_select(0, idx)
-            if trainer.augment is not None:
-                xb = trainer.augment(xb)
-            out = step(xb, train.y.index_select(0, idx))
-            loss = float(out.loss)  # the one sync per step: divergence must stop the sweep
-            avg = smoothing * avg + (1 - smoothing) * loss
-            value = avg / (1 - smoothing ** (i + 1))
-            lrs.append(lr)
-            raw.append(loss)
-            smooth.append(value)
-            if not math.isfinite(value) or value > diverge * best:
-                diverged = True
-                break
-            best = min(best, value)
-    finally:
-        _restore(trainer, saved)
+    for i, loss in enumerate(sweep.step_losses(train, steps)):
+        avg = smoothing * avg + (1 - smoothing) * loss
+        value = avg / (1 - smoothing ** (i + 1))
+        lrs.append(ramp(i))
+        raw.append(loss)
+        smooth.append(value)
+        if not math.isfinite(value) or value > diverge * best:
+            diverged = True
+            break
+        best = min(best, value)
     return _read_curve(lrs, raw, smooth, diverged)
 
 
@@ -133,22 +114,6 @@ def _check_args(start_lr: float, end_lr: float, steps: int | None, smoothing: fl
         raise ConfigError(f"lr finder: smoothing must be in [0, 1), got {smoothing}")
     if not diverge > 1:
         raise ConfigError(f"lr finder: diverge must be > 1, got {diverge}")
-
-
-def _snapshot(trainer: Trainer) -> dict:
-    return {
-        "model": copy.deepcopy(trainer.model.state_dict()),
-        "optimizer": copy.deepcopy(trainer.optimizer.state_dict()),
-        "generator": trainer.generator.get_state(),
-        "training": trainer.model.training,
-    }
-
-
-def _restore(trainer: Trainer, saved: dict) -> None:
-    trainer.model.load_state_dict(saved["model"])
-    trainer.optimizer.load_state_dict(saved["optimizer"])
-    trainer.generator.set_state(saved["generator"])
-    trainer.model.train(saved["training"])
 
 
 def _read_curve(lrs: list[float], raw: list[float], smooth: list[float], diverged: bool) -> LRFinderResult:

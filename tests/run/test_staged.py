@@ -2,12 +2,11 @@ import numpy as np
 import pytest
 import torch
 
+from deepfit.config import config_from_dict
 from deepfit.data import from_arrays
 from deepfit.errors import CheckpointError, ConfigError, ShapeError
 from deepfit.nn import ModelSpec, build_model, save_model
-from deepfit.optim import build_optimizer
-from deepfit.train import Trainer, objective_for
-from deepfit.train.staged import fit_staged, restandardize, start_from_saved
+from deepfit.run.staged import fit_staged, restandardize, start_from_saved
 from deepfit.transfer import frozen_layers
 
 REUSED = ["hidden1", "hidden2"]
@@ -21,57 +20,58 @@ def _splits(seed=0, features=12):
     return from_arrays(x[:400], y[:400], x[400:], y[400:], valid=100)
 
 
-def _trainer(norm="none"):
+def _model(norm="none"):
     torch.manual_seed(0)
-    model = build_model(ModelSpec(input_shape=(12,), num_outputs=3, hidden=[16, 16], norm=norm))
-    return Trainer(model, objective_for("auto", "multiclass"), None, batch_size=32, seed=1)
+    return build_model(ModelSpec(input_shape=(12,), num_outputs=3, hidden=[16, 16], norm=norm))
 
 
-def _fit(trainer, epochs, **kw):
+def _fit(model, epochs, **transfer):
     s = _splits()
-    factory = lambda groups: build_optimizer("nadam", groups, lr=0.01)  # noqa: E731
-    kw = {"freeze_epochs": 2, **kw}
-    return fit_staged(trainer, s.train, s.valid, epochs=epochs, lr=0.01, build_optimizer=factory, reused=REUSED, **kw)
+    cfg = config_from_dict({
+        "optimizer": {"name": "nadam", "lr": 0.01},
+        "train": {"epochs": epochs, "batch_size": 32, "seed": 1, "early_stopping": False, "engine": "eager"},
+        "transfer": {"source": "unused", "freeze_epochs": 2, **transfer},
+    })
+    return fit_staged(cfg, model, s, torch.device("cpu"), [], REUSED)
 
 
 def test_stage_one_trains_only_the_head_and_keeps_no_state_for_frozen_layers():
-    trainer = _trainer()
-    w = trainer.model.hidden1.linear.weight.clone()
-    head = trainer.model.output.weight.clone()
-    _fit(trainer, epochs=2)
-    assert torch.equal(trainer.model.hidden1.linear.weight, w)
-    assert not torch.equal(trainer.model.output.weight, head)
-    assert trainer.model.hidden1.linear.weight not in trainer.optimizer.state
-    assert [g["name"] for g in trainer.optimizer.param_groups] == ["new"]
+    model = _model()
+    w = model.hidden1.linear.weight.clone()
+    head = model.output.weight.clone()
+    trainer = _fit(model, epochs=2)
+    assert torch.equal(model.hidden1.linear.weight, w)
+    assert not torch.equal(model.output.weight, head)
+    trained = {seg.name for seg in trainer.group.tensors.trainable.segments}
+    assert trained == {"output.weight", "output.bias"}  # neither gradients nor optimizer state for the rest
 
 
-def test_unfreezing_rebuilds_the_optimizer_with_a_lower_lr_for_reused_layers():
-    trainer = _trainer()
-    w = trainer.model.hidden1.linear.weight.clone()
-    history = _fit(trainer, epochs=4, lr_factor=0.1)
-    assert len(history) == 4 and frozen_layers(trainer.model) == []
-    assert not torch.equal(trainer.model.hidden1.linear.weight, w)
-    lrs = {g["name"]: g["lr"] for g in trainer.optimizer.param_groups}
-    assert lrs == {"new": pytest.approx(0.01), "reused": pytest.approx(0.001)}
-    assert trainer.model.hidden1.linear.weight in trainer.optimizer.state
+def test_unfreezing_trains_the_reused_layers_at_their_own_rate():
+    model = _model()
+    w = model.hidden1.linear.weight.clone()
+    trainer = _fit(model, epochs=4, lr_factor=0.1)
+    assert len(trainer.history) == 4 and frozen_layers(model) == []
+    assert not torch.equal(model.hidden1.linear.weight, w)
+    factors = sorted(f for _, _, f in trainer.group.tensors.groups)
+    assert factors == [pytest.approx(0.1), 1.0]
+    assert trainer.history["epoch"] == [1, 2, 3, 4] and trainer.step == 4 * 10  # stage 2 continued stage 1
 
 
 def test_unfreeze_top_k_keeps_the_lower_reused_layers_frozen():
-    trainer = _trainer()
-    _fit(trainer, epochs=3, unfreeze_top=1)
-    assert frozen_layers(trainer.model) == ["hidden1"]
+    model = _model()
+    _fit(model, epochs=3, unfreeze=1)
+    assert frozen_layers(model) == ["hidden1"]
     with pytest.raises(ConfigError, match=r"count in \[0, 2\].*got 3"):
-        _fit(_trainer(), epochs=3, unfreeze_top=3)
+        _fit(_model(), epochs=3, unfreeze=3)
 
 
 @pytest.mark.parametrize("norm", ["none", "after"])
 def test_cached_stage_one_gives_the_same_model_as_uncached(norm):
-    a, b = _trainer(norm), _trainer(norm)
-    ha, hb = _fit(a, epochs=3, cache=False), _fit(b, epochs=3, cache=True)
+    a, b = _model(norm), _model(norm)
+    ha, hb = _fit(a, epochs=3, cache_features=False).history, _fit(b, epochs=3, cache_features=True).history
     assert ha["val_loss"] == pytest.approx(hb["val_loss"], rel=1e-4)
-    for k, v in a.model.state_dict().items():
-        torch.testing.assert_close(b.model.state_dict()[k], v, rtol=1e-4, atol=1e-5)
-    assert b.model is not None and next(iter(b.model.named_children()))[0] == "flatten"  # full model restored
+    for k, v in a.state_dict().items():
+        torch.testing.assert_close(b.state_dict()[k], v, rtol=1e-4, atol=1e-5)
 
 
 def _saved(tmp_path, splits, hidden=(16, 8)):

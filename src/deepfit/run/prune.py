@@ -11,12 +11,12 @@ from deepfit.atomic import write_text_atomic
 from deepfit.config import to_toml
 from deepfit.errors import ConfigError
 from deepfit.nn import load_model, save_model
-from deepfit.optim import build_mask_constraint, magnitude_masks, sparsity_report
-from deepfit.train.objectives import objective_for
-from deepfit.train.run import build_trainer, load_run_config, load_splits, resolve_device
-from deepfit.train.rundir import create_run_dir, write_json
+from deepfit.optim import apply_masks_, magnitude_masks, sparsity_report
+from deepfit.run.rundir import create_run_dir, write_json
+from deepfit.run.setup import build_trainer, load_splits, resolve_device
+from deepfit.run.training import load_run_config
+from deepfit.train import Trainer, objective_for
 from deepfit.train.seeding import seed_everything
-from deepfit.train.trainer import Trainer
 
 
 @dataclass
@@ -48,17 +48,17 @@ def prune_run(
     model, spec, meta, extra = load_model(run_dir)
     masks = magnitude_masks(model, sparsity=sparsity, threshold=threshold)  # validates before loading data
     dev = resolve_device(device)
-    splits = load_splits(cfg)
+    splits = load_splits(cfg).to(dev)
     evaluator = Trainer(
         model, objective_for(cfg.train.loss, cfg.data.task), device=dev, eval_batch_size=cfg.train.eval_batch_size
     )
     metrics: dict[str, Any] = {"before": _figures(evaluator, splits)}
-    keep = build_mask_constraint(model, masks)  # zeroes the pruned weights now and after every step
+    apply_masks_(model, masks)  # fine-tuning re-applies the masks after every step
     metrics["pruned"] = _figures(evaluator, splits)
     out = create_run_dir(run_dir, "pruned")
     if finetune_epochs:
         seed_everything(cfg.train.seed)
-        trainer = build_trainer(cfg, model, dev, [], splits=splits, constrain=keep)
+        trainer = build_trainer(cfg, model, splits, dev, masks=masks)
         trainer.fit(splits.train, splits.valid, epochs=finetune_epochs)
         trainer.history.to_csv(out / "history.csv")
         metrics["finetuned"] = _figures(trainer, splits)

@@ -3,7 +3,7 @@ import math
 import pytest
 import torch
 
-from deepfit.train.calibration import expected_calibration_error, negative_log_likelihood
+from deepfit.diagnose.calibration import expected_calibration_error, negative_log_likelihood
 
 
 def test_nll_is_minus_log_of_the_true_class_probability():

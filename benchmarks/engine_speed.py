@@ -1,0 +1,170 @@
+"""The training engine against plain PyTorch, in one process: seconds per epoch and ratios.
+
+Tables (choose with --tables):
+  single    the reference net (784-300-100-10 ReLU, He) at batch 32 and 256 with Nadam, SGD-momentum and Adam:
+            a plain PyTorch loop (on-device permutation, torch.optim, foreach) against deepfit's backends
+            (eager and compile on the CPU; eager, compile and graph on CUDA)
+  members   K reference nets trained at once (Nadam) against deepfit's single-model path: seconds per
+            member-epoch, and how far each member's weights end from a single run with its seed
+  probes    the cost of the probe event (per-layer gradient norms every 100 steps) and of divergence
+            detection (a per-epoch copy of the weights and a per-step finiteness check), per epoch
+
+Rounds interleave the loops (order rotating), the first round is a warm-up (it compiles), and the table
+gives the median of the others. Ratios are plain / deepfit: above 1, deepfit is faster.
+
+    python benchmarks/engine_speed.py                        # CPU, full Fashion-MNIST (55,000 images)
+    python benchmarks/engine_speed.py --subset 10000 --rounds 4
+    python benchmarks/engine_speed.py --device cuda --members 64
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import time
+from collections.abc import Callable
+
+import torch
+from train_speed import on_device_epoch  # the plain loop, shared with train_speed.py
+
+from deepfit.data import TensorData, load_data
+from deepfit.diagnose import GradientNormProbe
+from deepfit.nn import ModelSpec, build_model
+from deepfit.train import Trainer, UpdateRule, objective_for
+
+OPTIMIZERS = {"nadam": {"lr": 1e-3}, "momentum": {"lr": 0.01}, "adam": {"lr": 1e-3}}
+
+
+def _model(device: torch.device, seed: int = 0) -> torch.nn.Module:
+    torch.manual_seed(seed)
+    return build_model(ModelSpec(input_shape=(28, 28), num_outputs=10)).to(device)
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def plain_epoch(data: TensorData, bs: int, device: torch.device, optimizer: str) -> Callable[[], None]:
+    """A plain PyTorch loop: on-device permutation, cross-entropy, backward, torch.optim step (foreach)."""
+    return on_device_epoch(data.x, data.y, bs, device, optimizer, **OPTIMIZERS[optimizer])
+
+
+def deepfit_epoch(data: TensorData, bs: int, device: torch.device, optimizer: str, engine: str,
+                  members: int = 1, callbacks: tuple = ()) -> tuple[Callable[[], None], Trainer]:
+    """deepfit's Trainer, one more epoch per call (it also sums loss and accuracy on the device)."""
+    models = [_model(device, seed) for seed in range(members)]
+    trainer = Trainer(models if members > 1 else models[0], objective_for("auto", "multiclass"),
+                      UpdateRule(optimizer, OPTIMIZERS[optimizer]), batch_size=bs, device=device,
+                      seed=list(range(members)) if members > 1 else 0, engine=engine, callbacks=list(callbacks))
+    return (lambda: trainer.fit(data, None, epochs=trainer.epoch + 1)), trainer
+
+
+def measure(loops: dict[str, Callable[[], None]], rounds: int, device: torch.device) -> dict[str, float]:
+    """Median seconds per call of each loop over `rounds` rounds after a warm-up, in rotating order."""
+    times: dict[str, list[float]] = {name: [] for name in loops}
+    names = list(loops)
+    for r in range(rounds + 1):
+        for name in names[r % len(names) :] + names[: r % len(names)]:
+            t0 = time.perf_counter()
+            loops[name]()
+            _sync(device)
+            if r:
+                times[name].append(time.perf_counter() - t0)
+    return {name: statistics.median(t) for name, t in times.items()}
+
+
+def _engines(device: torch.device) -> list[str]:
+    return ["eager", "compile", "graph"] if device.type == "cuda" else ["eager", "compile"]
+
+
+def table_single(data: TensorData, device: torch.device, rounds: int) -> None:
+    steps = -(-len(data) // 32)
+    print(f"\n## Single model: reference net, {len(data)} images ({steps} steps per epoch at batch 32)\n")
+    print("| optimizer | batch | plain s/epoch | " + " | ".join(f"{e} s/epoch | plain/{e}" for e in _engines(device))
+          + " |")
+    print("|---|---:|---:|" + "---:|---:|" * len(_engines(device)))
+    for optimizer in OPTIMIZERS:
+        for bs in (32, 256):
+            loops = {"plain": plain_epoch(data, bs, device, optimizer)}
+            for engine in _engines(device):
+                loops[engine] = deepfit_epoch(data, bs, device, optimizer, engine)[0]
+            t = measure(loops, rounds, device)
+            cells = " | ".join(f"{t[e]:.3f} | {t['plain'] / t[e]:.2f}x" for e in _engines(device))
+            print(f"| {optimizer} | {bs} | {t['plain']:.3f} | {cells} |", flush=True)
+
+
+def table_members(data: TensorData, device: torch.device, rounds: int, members: int) -> None:
+    print(f"\n## {members} reference nets at once (Nadam, batch 32), {len(data)} images\n")
+    engine = "graph" if device.type == "cuda" else "compile"
+    group, _ = deepfit_epoch(data, 32, device, "nadam", engine, members=members)
+    single, _ = deepfit_epoch(data, 32, device, "nadam", engine)
+    t = measure({"group": group, "single": single}, rounds, device)
+    per_member = t["group"] / members
+    print("| path | s/epoch | s per member-epoch | vs single |")
+    print("|---|---:|---:|---:|")
+    print(f"| single model ({engine}) | {t['single']:.3f} | {t['single']:.3f} | 1.00x |")
+    print(f"| {members} members ({engine}) | {t['group']:.3f} | {per_member:.4f} | {per_member / t['single']:.2f}x |")
+    # equality: each member after one epoch against a single run with its seed (eager, both)
+    check = TensorData(data.x[:4096], data.y[:4096])
+    fit_group, grouped = deepfit_epoch(check, 32, device, "nadam", "eager", members=min(members, 4))
+    fit_group()
+    worst = 0.0
+    for k, m in enumerate(grouped.models):
+        fit_one, alone = deepfit_epoch(check, 32, device, "nadam", "eager")
+        alone.models[0].load_state_dict(_model(device, k).state_dict())
+        alone.generators[0].manual_seed(k)
+        fit_one()
+        for a, b in zip(m.parameters(), alone.model.parameters(), strict=True):
+            worst = max(worst, float((a - b).detach().abs().max()))
+    print(f"\nmax |member weight - single-run weight| after one epoch on {len(check)} images: {worst:.2e}")
+
+
+def table_probes(data: TensorData, device: torch.device, rounds: int) -> None:
+    print(f"\n## Probes and divergence detection (Nadam, batch 32, eager), {len(data)} images\n")
+    plain, _ = deepfit_epoch(data, 32, device, "nadam", "eager")
+    probed, _ = deepfit_epoch(data, 32, device, "nadam", "eager", callbacks=(GradientNormProbe(),))
+    t = measure({"plain": plain, "probed": probed}, rounds, device)
+    _, trainer = deepfit_epoch(data, 32, device, "nadam", "eager")
+    group = trainer.group
+    t0 = time.perf_counter()
+    for _ in range(100):
+        group.snapshot()
+        torch.isfinite(torch.zeros(1, device=device))
+    _sync(device)
+    snapshot = (time.perf_counter() - t0) / 100
+    print("| run | s/epoch | cost |")
+    print("|---|---:|---:|")
+    print(f"| no probes | {t['plain']:.3f} | |")
+    print(f"| gradient-norm probe every 100 steps | {t['probed']:.3f} | {t['probed'] / t['plain'] - 1:+.1%} |")
+    print(f"| divergence detection (per-epoch weight copy) | {snapshot:.5f} | {snapshot / t['plain']:+.2%} |")
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--rounds", type=int, default=3, help="timed rounds after the warm-up")
+    p.add_argument("--subset", type=int, default=None, help="train on the first N images")
+    p.add_argument("--members", type=int, default=16)
+    p.add_argument("--tables", default="single,members,probes")
+    p.add_argument("--data-dir", default=None)
+    args = p.parse_args()
+    device = torch.device(args.device)
+    splits = load_data("fashion_mnist", dir=args.data_dir, subset=args.subset)
+    data = splits.train.to(device)
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(f"device {device}, torch {torch.__version__}, threads {torch.get_num_threads()}, "
+          f"load average {load:.2f} at the start")
+    tables = args.tables.split(",")
+    if "single" in tables:
+        table_single(data, device, args.rounds)
+    if "members" in tables:
+        table_members(data, device, args.rounds, args.members)
+    if "probes" in tables:
+        table_probes(data, device, args.rounds)
+    print(f"\nload average {os.getloadavg()[0]:.2f} at the end")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,181 @@
+"""The one set-up path from a validated `RunConfig` to a Trainer: device, splits, model, update rule, callbacks.
+
+`deepfit train`, `lr-find`, `pretrain`, `prune`, sweeps and studies all start here, so a setting means the
+same thing everywhere. This is the only place below the CLI that reads configuration objects; it turns them
+into the plain arguments of `deepfit.train`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import torch
+
+from deepfit.config import RunConfig
+from deepfit.data import Splits, load_data
+from deepfit.data.augment import build_augment
+from deepfit.errors import ConfigError, DeviceError
+from deepfit.nn import ModelSpec, build_model
+from deepfit.optim import Plateau, Schedule, build_schedule, resolve_hyperparameters
+from deepfit.train import Callback, EarlyStopping, ProgressBar, ReduceLROnPlateau, Trainer, UpdateRule, objective_for
+from deepfit.train.batches import steps_per_epoch
+from deepfit.train.seeding import seed_everything
+
+
+def resolve_device(name: str) -> torch.device:
+    """`auto` picks CUDA when present; asking for CUDA without it is a `DeviceError`."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise ConfigError(f"train.device: expected auto, cpu, cuda or cuda:N, got {name!r}") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise DeviceError(f"train.device is {name!r} but no CUDA device is available; use --device cpu")
+    return device
+
+
+def load_splits(cfg: RunConfig) -> Splits:
+    d = cfg.data
+    return load_data(
+        d.name, dir=d.dir, path=d.path, valid=d.valid, subset=d.subset, standardize=d.standardize,
+        seed=cfg.train.seed, task=d.task, label_column=d.label_column, options=d.options,
+    )
+
+
+def model_spec(cfg: RunConfig, splits: Splits) -> ModelSpec:
+    """The network `cfg.model` describes for `splits`' inputs and classes (unset fields: `ModelSpec`'s defaults)."""
+    outputs = splits.num_classes if cfg.data.task == "multiclass" else 1
+    return ModelSpec(input_shape=tuple(splits.input_shape), num_outputs=int(outputs), **cfg.model.spec_options())
+
+
+def build_member(cfg: RunConfig, spec: ModelSpec) -> torch.nn.Module:
+    """The model of `spec`, initialised from `cfg.train.seed` (the same weights whether trained alone or in a group)."""
+    seed_everything(cfg.train.seed)
+    return build_model(spec)
+
+
+def schedule_length(epochs: int, train_size: int, batch_size: int, interval: str, *, drop_last: bool = False) -> int:
+    """Scheduled steps in a run: optimizer steps (epochs x batches per epoch), or epochs with interval="epoch"."""
+    return epochs * (steps_per_epoch(train_size, batch_size, drop_last=drop_last) if interval == "step" else 1)
+
+
+def run_lr(cfg: RunConfig) -> float:
+    """The run's learning rate: `optimizer.lr`, or the optimizer's default when it is not set."""
+    return float(resolve_hyperparameters(cfg.optimizer.name, cfg.optimizer.params())["lr"])
+
+
+def run_schedule(cfg: RunConfig, train_size: int | None, *, has_valid: bool = True
+                 ) -> tuple[Schedule | None, list[Callback]]:
+    """The schedule `cfg` names, spanning the whole run, or for `performance` the callback that applies it.
+
+    Schedules that need the run length (one_cycle, cosine, exponential's default s) get `schedule_length`,
+    which needs the training-set size; without it they raise a `ConfigError`.
+    """
+    sc, t = cfg.schedule, cfg.train
+    if sc.name == "constant" and not sc.params():
+        return None, []
+    total = (schedule_length(t.epochs, train_size, t.batch_size, sc.interval, drop_last=t.drop_last)
+             if train_size is not None else None)
+    schedule = build_schedule(sc.name, run_lr(cfg), total_steps=total, **sc.params())
+    if isinstance(schedule, Plateau):
+        try:
+            plateau = ReduceLROnPlateau(**schedule.params)
+        except TypeError as exc:  # a parameter ReduceLROnPlateau does not have
+            raise ConfigError(f"schedule 'performance': {exc}") from None
+        if not has_valid:
+            plateau.monitor = plateau.monitor.removeprefix("val_")
+        return None, [plateau]
+    return schedule, []
+
+
+def update_rule(
+    cfg: RunConfig, splits: Splits, *, masks: Mapping[str, torch.Tensor] | None = None,
+    lr_factors: Mapping[str, float] | None = None,
+) -> tuple[UpdateRule, list[Callback]]:
+    """The update rule `cfg` describes (optimizer, schedule, penalty, clipping, max-norm), and the callback
+    of performance scheduling when `cfg` asks for it."""
+    has_valid = splits.valid is not None and len(splits.valid) > 0
+    schedule, callbacks = run_schedule(cfg, len(splits.train), has_valid=has_valid)
+    reg, clip = cfg.regularization, cfg.clip
+    rule = UpdateRule(
+        optimizer=cfg.optimizer.name,
+        params=cfg.optimizer.params(),
+        schedule=schedule,
+        schedule_interval=cfg.schedule.interval,
+        penalty=reg.penalty,
+        penalty_layers=dict(reg.layers),
+        clip=clip.name if clip is not None else None,
+        clip_threshold=clip.threshold if clip is not None else None,
+        max_norm=reg.max_norm_params(),
+        lr_factors=dict(lr_factors or {}),
+        masks=dict(masks or {}),
+    )
+    return rule, callbacks
+
+
+def augmentation(cfg: RunConfig, splits: Splits, device: torch.device) -> Any:
+    """The training-batch augmentation of `[regularization.augment]` (None when off), on `device`."""
+    aug = cfg.regularization.augment
+    if aug is None:
+        return None
+    mean = None if splits.mean is None else splits.mean.to(device)
+    std = None if splits.std is None else splits.std.to(device)
+    return build_augment(splits.input_shape, mean=mean, std=std, **aug.params())
+
+
+def run_callbacks(cfg: RunConfig, splits: Splits, *, quiet: bool = True) -> list[Callback]:
+    """Early stopping as `cfg.train.early_stopping` says (watching training figures without a validation
+    split) and, unless `quiet`, the progress bar."""
+    callbacks: list[Callback] = []
+    es = cfg.train.early_stopping
+    if es is not None:
+        stopper = EarlyStopping(**es.options())
+        if splits.valid is None or not len(splits.valid):
+            stopper = EarlyStopping(**{**es.options(), "monitor": stopper.monitor.removeprefix("val_")})
+        callbacks.append(stopper)
+    if not quiet:
+        callbacks.append(ProgressBar())
+    return callbacks
+
+
+def build_trainer(
+    cfgs: RunConfig | Sequence[RunConfig],
+    models: torch.nn.Module | Sequence[torch.nn.Module],
+    splits: Splits,
+    device: torch.device,
+    callbacks: Sequence[Callback] = (),
+    *,
+    masks: Mapping[str, torch.Tensor] | None = None,
+    lr_factors: Mapping[str, float] | None = None,
+    **options: Any,
+) -> Trainer:
+    """A Trainer for one config and model, or for K configs and their models trained at once.
+
+    The K configs must agree on everything but the numbers a member may have of its own (see
+    `run.sweep.group_key`); each member gets its own update rule and seed. `options` go to the Trainer
+    (e.g. `initial_epoch`, `history`).
+    """
+    many = not isinstance(cfgs, RunConfig)
+    configs = list(cfgs) if many else [cfgs]
+    rules, extra = [], []
+    for c in configs:
+        rule, plateau = update_rule(c, splits, masks=masks, lr_factors=lr_factors)
+        rules.append(rule)
+        extra = plateau
+    t = configs[0].train
+    return Trainer(
+        list(models) if many else models,
+        objective_for(t.loss, configs[0].data.task),
+        rules if many else rules[0],
+        batch_size=t.batch_size,
+        callbacks=[*callbacks, *extra],
+        device=device,
+        seed=[c.train.seed for c in configs] if many else t.seed,
+        eval_batch_size=t.eval_batch_size,
+        augment=augmentation(configs[0], splits, device),
+        engine=t.engine,
+        drop_last=t.drop_last,
+        **options,
+    )

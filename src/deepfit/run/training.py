@@ -1,0 +1,195 @@
+"""One training run from a validated `RunConfig`: set-up, fit, final figures and the run directory."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+import deepfit
+from deepfit.atomic import write_text_atomic
+from deepfit.config import RunConfig, config_from_dict, read_toml, to_toml
+from deepfit.data import Splits
+from deepfit.errors import ConfigError
+from deepfit.nn import ModelSpec, check_self_normalizing, save_model
+from deepfit.nn.dropout import mc_predict
+from deepfit.run.rundir import create_run_dir, existing_run_dir, write_json
+from deepfit.run.setup import build_member, build_trainer, load_splits, model_spec, resolve_device, run_callbacks
+from deepfit.run.staged import fit_staged, start_from_saved
+from deepfit.train import Callback, Checkpoint, EarlyStopping, History, Trainer
+from deepfit.train.checkpoint import read_checkpoint
+from deepfit.train.seeding import seed_everything
+
+
+@dataclass
+class RunResult:
+    """What a finished run produced; `run_dir` is None for runs kept in memory (studies, sweeps)."""
+
+    config: RunConfig
+    history: History
+    metrics: dict[str, Any]
+    run_dir: Path | None = None
+    trainer: Trainer | None = field(default=None, repr=False)
+    splits: Splits | None = field(default=None, repr=False)
+    member: int = 0  # which member of `trainer` this run is (runs trained in a group share one Trainer)
+
+    @property
+    def model(self) -> torch.nn.Module:
+        return self.trainer.members[self.member].model
+
+    def predict(self, x: torch.Tensor, *, mc_samples: int | None = None, seed: int = 0) -> Any:
+        """This run's probabilities for `x` (its member's, when trained in a group), or with `mc_samples` its
+        MC Dropout prediction (`MCPrediction`)."""
+        if mc_samples is None:
+            probs = self.trainer.predict(x)
+            return probs if len(self.trainer.members) == 1 else probs[self.member]
+        if len(self.trainer.members) == 1:
+            return self.trainer.predict(x, mc_samples=mc_samples, seed=seed)
+        return mc_predict(self.model, x.to(self.trainer.device), self.trainer.objective.output, mc_samples,
+                          seed=seed, entropy=self.trainer.objective.hits is not None)
+
+
+def run_training(
+    cfg: RunConfig,
+    *,
+    quiet: bool = True,
+    run_dir: Path | None = None,
+    resume: bool = False,
+    save: bool = True,
+    splits: Splits | None = None,
+    extra_callbacks: Sequence[Callback] = (),
+) -> RunResult:
+    """Train as `cfg` says. With `save`, write the run directory; with `resume`, continue `run_dir`.
+
+    `extra_callbacks` join the ones `cfg` asks for (studies pass probes this way).
+    """
+    t = cfg.train
+    if t.threads:
+        torch.set_num_threads(t.threads)
+    device = resolve_device(t.device)
+    if save and run_dir is None:
+        run_dir = create_run_dir(cfg.out, cfg.name)
+    if save:
+        write_text_atomic(run_dir / "config.toml", to_toml(cfg))
+    seed_everything(t.seed)
+    splits = splits if splits is not None else load_splits(cfg)
+    spec = model_spec(cfg, splits)
+    model = build_member(cfg, spec)
+    reused: list[str] = []
+    if cfg.transfer is not None:
+        if resume:
+            raise ConfigError("--resume: runs with a [transfer] section (staged fine-tuning) cannot be resumed yet")
+        model, spec, splits, reused = start_from_saved(cfg.transfer.source, spec, splits, reuse=cfg.transfer.reuse)
+    warn_if_not_self_normalizing(model, spec, splits, cfg)
+    callbacks: list[Callback] = [*extra_callbacks, *run_callbacks(cfg, splits, quiet=quiet)]
+    if save:
+        callbacks.append(
+            Checkpoint(run_dir / "checkpoint", every_epochs=t.checkpoint_every, history_csv=run_dir / "history.csv")
+        )
+    device_splits = splits.to(device)
+    start = time.perf_counter()
+    if cfg.transfer is None:
+        trainer = build_trainer(cfg, model, device_splits, device, callbacks)
+        if resume:
+            trainer.load_state_dict(read_checkpoint(run_dir / "checkpoint"))
+        trainer.fit(device_splits.train, device_splits.valid, epochs=t.epochs)
+    else:
+        trainer = fit_staged(cfg, model, device_splits, device, callbacks, reused)
+    (metrics,) = final_metrics(trainer, device_splits)
+    metrics["fit_time_s"] = time.perf_counter() - start
+    metrics["device"] = str(device)
+    if save:
+        write_run_files(run_dir, trainer, spec, splits, metrics)
+    return RunResult(cfg, trainer.history, metrics, run_dir, trainer, splits)
+
+
+def warn_if_not_self_normalizing(model: torch.nn.Module, spec: ModelSpec, splits: Splits, cfg: RunConfig) -> None:
+    """Warn once, before training, when a SELU network breaks a condition of self-normalization."""
+    if not any(isinstance(m, torch.nn.SELU) for m in model.modules()):
+        return
+    reg = cfg.regularization
+    penalized = reg.penalty is not None or any(v not in ("none", False) for v in reg.layers.values())
+    broken = check_self_normalizing(model, splits.train.x[:4096], spec=spec, penalized=penalized)
+    if broken:
+        lines = "; ".join(f"{b.condition} ({b.found}): {b.fix}" for b in broken)
+        warnings.warn(f"this SELU network will not self-normalize: {lines}", UserWarning, stacklevel=2)
+
+
+def final_metrics(trainer: Trainer, splits: Splits) -> list[dict[str, Any]]:
+    """Per member: loss/accuracy on each split in evaluation mode, the test confusion matrix, timing
+    figures, the backend that ran, and how the member's training ended."""
+    scores = {name: trainer.group.evaluate(data, trainer.eval_batch_size)
+              for name in ("train", "valid", "test") if (data := getattr(splits, name)) is not None and len(data)}
+    matrices = confusion_matrices(trainer, splits)
+    out = []
+    for k, m in enumerate(trainer.members):
+        metrics: dict[str, Any] = {"epochs": len(m.history), **{name: s[k] for name, s in scores.items()}}
+        times = m.history["epoch_time_s"]
+        metrics["seconds_per_epoch"] = sum(times) / len(times) if times else float("nan")
+        metrics["engine"] = trainer.engine_used
+        es = next((c for c in m.callbacks.values() if isinstance(c, EarlyStopping)), None)
+        if es is not None and es.best_epoch:
+            metrics["best_epoch"] = es.best_epoch
+        metrics["stopped"] = m.status
+        if m.diverged:
+            metrics["diverged"] = m.diverged
+            metrics["note"] = m.note
+        if matrices is not None:
+            metrics["confusion_matrix"] = matrices[k].tolist()
+        out.append(metrics)
+    return out
+
+
+def confusion_matrices(trainer: Trainer, splits: Splits) -> torch.Tensor | None:
+    """(K, classes, classes): rows are true classes, columns predicted classes, on the test split."""
+    if splits.test is None or not len(splits.test) or not splits.num_classes or trainer.objective.hits is None:
+        return None
+    probs = trainer.predict(splits.test.x)
+    probs = probs.unsqueeze(0) if len(trainer.members) == 1 else probs  # (K, n, ...)
+    k = splits.num_classes
+    pred = probs.argmax(2) if probs.dim() == 3 else (probs > 0.5).long()  # (K, n)
+    y = splits.test.y.cpu().long()
+    return torch.stack([torch.bincount(y * k + p, minlength=k * k).reshape(k, k) for p in pred])
+
+
+def write_run_files(
+    run_dir: Path, trainer: Trainer, spec: ModelSpec, splits: Splits, metrics: dict[str, Any], member: int = 0
+) -> None:
+    """history.csv, model.json + model.safetensors (with the standardisation) and metrics.json."""
+    m = trainer.members[member]
+    m.history.to_csv(run_dir / "history.csv")
+    extra = {
+        "task": trainer.objective.name,
+        "class_names": splits.class_names,
+        "standardized": splits.mean is not None,
+    }
+    tensors = {"mean": splits.mean, "std": splits.std} if splits.mean is not None else None
+    save_model(m.model, spec, run_dir, extra=extra, tensors=tensors)
+    write_json(run_dir / "metrics.json", {**metrics, "versions": versions()})
+
+
+def versions() -> dict[str, str]:
+    """deepfit, torch and git commit, saved with every result."""
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            cwd=Path(__file__).parent,
+            timeout=5,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        commit = ""
+    return {"deepfit": deepfit.__version__, "torch": torch.__version__, "commit": commit or "unknown"}
+
+
+def load_run_config(run_dir: str | Path) -> RunConfig:
+    """The resolved config of an existing run directory."""
+    run_dir = existing_run_dir(run_dir)
+    return config_from_dict(read_toml(run_dir / "config.toml"), source=str(run_dir / "config.toml"))

@@ -1,0 +1,127 @@
+"""How a group's training step runs: eagerly, compiled with `torch.compile`, or captured in a CUDA graph.
+
+All three run the same step (`Group.train_step`); the step has static shapes and reads everything that
+changes between steps from device tensors, so compiling or capturing it changes the speed, not the result
+(tests/train/test_backends.py). `auto` picks the fastest backend known to be safe for the device and run.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import torch
+
+from deepfit.errors import ConfigError, DeviceError
+
+if TYPE_CHECKING:
+    from deepfit.train.engine import Group
+
+ENGINES = ("auto", "eager", "compile", "graph")
+# `auto` compiles on the CPU only for runs this long: compiling costs seconds (less once cached on disk),
+# a compiled step saves a fraction of a millisecond (benchmarks/engine_speed.py).
+COMPILE_MIN_STEPS = 5000
+GRAPH_WARMUP_STEPS = 3  # eager steps on a side stream before capture, as torch.cuda.graphs requires
+
+
+def resolve_engine(name: str, group: Group, steps: int) -> str:
+    """The backend `name` asks for, with `auto` resolved for `group`'s device and a run of `steps` steps.
+
+    Raises:
+        ConfigError: an unknown name.
+        DeviceError: `graph` without a CUDA device.
+    """
+    if name not in ENGINES:
+        raise ConfigError(f"train.engine: expected one of {', '.join(ENGINES)}, got {name!r}")
+    cuda = group.device.type == "cuda"
+    if name == "graph" and not cuda:
+        raise DeviceError("train.engine = 'graph' captures CUDA graphs and needs a CUDA device; use compile or eager")
+    if name != "auto":
+        return name
+    if cuda:
+        return "graph"
+    return "compile" if steps >= COMPILE_MIN_STEPS else "eager"
+
+
+def make_step(engine: str, group: Group) -> Callable[[], None]:
+    """A function that runs one training step of `group` on backend `engine` (already resolved)."""
+    if engine == "eager":
+        return group.train_step
+    if engine == "compile":
+        return _compiled_step(group)
+    return _GraphStep(group)
+
+
+def _compiled_step(group: Group) -> Callable[[], None]:
+    """The step with its two halves compiled: forward + loss (with its backward, through AOTAutograd),
+    and the update. The gradients are taken between them, so neither half has a graph break."""
+    forward = _Fallback(torch.compile(group.forward_loss, dynamic=False), group.forward_loss, group)
+    apply = _Fallback(torch.compile(group.apply_, dynamic=False), group.apply_, group)
+
+    def step() -> None:
+        idx, w = group.order.batch(group.pos)
+        total, stats = forward(idx, w)
+        grads = torch.autograd.grad(total, group.leaves)
+        apply(grads, stats, group.active_mask())
+
+    return step
+
+
+class _Fallback:
+    """A compiled function that falls back to its eager twin, with one warning, if compiling fails.
+
+    Compilation happens at the first call, before anything runs, so the eager call sees the same state.
+    """
+
+    def __init__(self, compiled: Callable, eager: Callable, group: Group) -> None:
+        self.fn, self.eager, self.group, self.tried = compiled, eager, group, False
+
+    def __call__(self, *args):
+        if self.tried:
+            return self.fn(*args)
+        self.tried = True
+        try:
+            return self.fn(*args)
+        except Exception as exc:
+            warnings.warn(
+                f"torch.compile failed ({type(exc).__name__}: {str(exc).splitlines()[0][:200]}); "
+                "training eagerly instead (train.engine = 'eager' skips the attempt)",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+            self.fn = self.eager
+            self.group.engine = "eager"
+            return self.fn(*args)
+
+
+class _GraphStep:
+    """The step captured once in a CUDA graph and replayed (torch.cuda.graphs, "whole-network capture").
+
+    The first `GRAPH_WARMUP_STEPS` steps run eagerly on a side stream (they train, as every step does);
+    the next call captures the step and replays it, and every later call replays it: one launch per step.
+    Everything the step reads or writes (data, batch order, tables, parameters, optimizer state, sums,
+    the step counter) lives in tensors allocated before capture and changed in place.
+    """
+
+    def __init__(self, group: Group) -> None:
+        self.group, self.calls = group, 0
+        self.graph: torch.cuda.CUDAGraph | None = None
+
+    def __call__(self) -> None:
+        if self.graph is not None:
+            self.graph.replay()
+            return
+        stream = torch.cuda.Stream(self.group.device)
+        stream.wait_stream(torch.cuda.current_stream(self.group.device))
+        if self.calls < GRAPH_WARMUP_STEPS:
+            with torch.cuda.stream(stream):
+                self.group.train_step()
+            torch.cuda.current_stream(self.group.device).wait_stream(stream)
+            self.calls += 1
+            return
+        graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(graph):
+            self.group.train_step()  # recorded, not run
+        self.graph = graph
+        graph.replay()
