@@ -15,7 +15,7 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
 
 from deepfit.errors import ConfigError
 from deepfit.nn import ACTIVATIONS, DROPOUTS, INITIALIZERS
-from deepfit.optim import CLIPPERS, OPTIMIZERS, SCHEDULES, resolve_penalty
+from deepfit.optim import CLIPPERS, OPTIMIZERS, SCHEDULES, resolve_hyperparameters, resolve_penalty
 from deepfit.registry import Registry
 
 
@@ -164,6 +164,15 @@ class OptimConfig(BaseModel):
             b1, b2 = data.pop("beta_1", 0.9), data.pop("beta_2", 0.999)
             data["betas"] = [b1, b2]
         return data
+
+    @model_validator(mode="after")
+    def _valid_for_the_optimizer(self) -> OptimConfig:
+        """Build the optimizer over a throw-away tensor, so an unknown parameter or a bad value fails here."""
+        try:
+            resolve_hyperparameters(self.name, self.params())
+        except ConfigError as exc:
+            raise ValueError(str(exc)) from None
+        return self
 
     def params(self) -> dict[str, Any]:
         """The optimizer's own parameters the user set (everything but `name`); the rest keep their defaults."""
@@ -322,6 +331,27 @@ class ClipConfig(_Section):
         return {"threshold": self.threshold} if self.threshold is not None else {}
 
 
+class SweepConfig(_Section):
+    """A grid of settings trained over seeds (`deepfit sweep`): every combination of the grid's values."""
+
+    grid: dict[str, list[Any]] = Field(
+        default_factory=dict, description='dotted key -> values, e.g. {"optimizer.lr" = [1e-3, 3e-3]}'
+    )
+    seeds: int = Field(1, ge=1, description="seeds per combination (train.seed, train.seed + 1, ...)")
+    engine: Literal["grouped", "sequential"] = Field(
+        "grouped", description="train compatible runs at once as members of one group, or one at a time"
+    )
+    save_models: bool = Field(False, description="write every run's model under <sweep dir>/models/")
+
+    @field_validator("grid")
+    @classmethod
+    def _non_empty_lists(cls, v: dict[str, list[Any]]) -> dict[str, list[Any]]:
+        empty = [k for k, values in v.items() if not values]
+        if empty:
+            raise ValueError(f"each grid key needs at least one value; empty: {empty}")
+        return v
+
+
 class RunConfig(_Section):
     name: str = Field("run", description="run name; the run directory is <out>/<name>-<time>")
     out: str = Field("runs", description="parent directory of run directories")
@@ -333,6 +363,7 @@ class RunConfig(_Section):
     clip: ClipConfig | None = Field(None, description="gradient clipping; absent: off, no gradient statistics")
     regularization: RegularizationConfig = Field(default_factory=RegularizationConfig)
     transfer: TransferConfig | None = Field(None, description="reuse a saved model's layers (deepfit transfer)")
+    sweep: SweepConfig | None = Field(None, description="a grid of settings for `deepfit sweep`")
 
 
 def _format_validation_error(exc: ValidationError, source: str) -> ConfigError:
@@ -440,12 +471,18 @@ def deep_merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def to_toml(cfg: RunConfig) -> str:
-    """The resolved configuration as TOML (every field, defaults included; a disabled section is `false`)."""
+def to_dict(cfg: RunConfig) -> dict[str, Any]:
+    """The configuration as a nested dict that `config_from_dict` reads back to the same config (a disabled
+    early stopping is `false`; unset fields are left out)."""
     data = cfg.model_dump(mode="json")
     if data["train"]["early_stopping"] is None:
         data["train"]["early_stopping"] = False
-    return tomli_w.dumps(_drop_none(data))
+    return _drop_none(data)
+
+
+def to_toml(cfg: RunConfig) -> str:
+    """The resolved configuration as TOML (a disabled section is `false`; unset fields are left out)."""
+    return tomli_w.dumps(to_dict(cfg))
 
 
 def _drop_none(d: Any) -> Any:

@@ -195,3 +195,21 @@ def test_valid_zero_trains_without_a_validation_split(tmp_path, blobs_npz):
     metrics = json.loads((run / "metrics.json").read_text())
     assert "valid" not in metrics and "test" in metrics
     assert "val_loss" not in (run / "history.csv").read_text()
+
+
+def test_a_diverging_run_stops_says_so_and_writes_strict_json_and_finite_weights(tmp_path, capsys, blobs_npz):
+    from safetensors.numpy import load_file
+
+    code, _, err = _run(capsys, "train", "--data", str(blobs_npz), "--out", str(tmp_path / "runs"), "--epochs", "6",
+                        "--set", "optimizer.name=sgd", "--set", "optimizer.lr=1e6", "--set", "data.valid=100",
+                        "--set", "model.hidden=[16]", "--quiet")
+    assert code == 1
+    assert "diverged" in err and "non-finite" in err and "lower learning rate" in err
+    (run,) = (tmp_path / "runs").iterdir()
+
+    def refuse(token):
+        raise AssertionError(f"metrics.json holds {token}")
+
+    metrics = json.loads((run / "metrics.json").read_text(), parse_constant=refuse)
+    assert metrics["stopped"] == "diverged" and metrics["diverged"]["epoch"] == 1 and metrics["epochs"] == 1
+    assert all(np.isfinite(w).all() for w in load_file(run / "model.safetensors").values())

@@ -10,13 +10,14 @@ from deepfit.errors import DeepfitError
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from deepfit.cli import inspect, lr_find, pretrain, prune, schedule, study, train, transfer
+    from deepfit.cli import inspect, lr_find, pretrain, prune, schedule, study, sweep, train, transfer
 
     parser = argparse.ArgumentParser(prog="deepfit", description="Train deep neural networks that actually train.")
     parser.add_argument("--version", action="version", version=f"deepfit {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     train.add_parsers(sub)
     study.add_parsers(sub)
+    sweep.add_parsers(sub)
     inspect.add_parsers(sub)
     prune.add_parsers(sub)
     transfer.add_parsers(sub)

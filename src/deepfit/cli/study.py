@@ -22,6 +22,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seeds", type=int, help="number of seeds per variant")
     p.add_argument("--full", action="store_true", help="the GPU-scale version (full data, more epochs)")
     p.add_argument("--variants", help="comma-separated subset of the study's variants")
+    p.add_argument("--engine", choices=["grouped", "sequential"], default="grouped",
+                   help="train compatible runs at once as members of one group (default), or one at a time")
     add_run_options(p)
     p.set_defaults(func=cmd_study)
 
@@ -46,6 +48,7 @@ def cmd_study(args: argparse.Namespace) -> int:
         overrides=args.overrides,
         out=args.out or "studies",
         quiet=args.quiet,
+        engine=args.engine,
     )
     console.print(summary_markdown(res), highlight=False)
     console.print(f"study directory: {res.out_dir}", highlight=False)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -51,16 +52,25 @@ def cmd_train(args: argparse.Namespace) -> int:
         result = run_training(cfg, quiet=args.quiet, run_dir=run_dir, resume=True)
     else:
         cfg = config_from_args(args, default_preset=DEFAULT_TRAIN_PRESET)
+        if cfg.sweep is not None:
+            raise ConfigError("this config has a [sweep] section: run it with `deepfit sweep`, or remove the section")
         result = run_training(cfg, quiet=args.quiet)
     return report_run(result)
 
 
 def report_run(result: RunResult) -> int:
-    """Write a finished run's `report.html` and print its accuracies and where it lies (exit status 0)."""
+    """Write a finished run's `report.html` and print its accuracies and where it lies.
+
+    Exit status 0, or 1 when the run diverged (its directory is written all the same, with the weights
+    of the last finite epoch).
+    """
     report = write_run_report(result.run_dir)
     m = result.metrics
     figures = "  ".join(f"{s} acc {m[s]['acc']:.4f}" for s in ("valid", "test") if s in m and "acc" in m[s])
     console.print(f"{figures}\nrun directory: {result.run_dir}\nreport: {report}", highlight=False)
+    if "diverged" in m:
+        print(f"deepfit: the run diverged: {m['note']}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -174,6 +174,16 @@ def write_run_files(
     write_json(run_dir / "metrics.json", {**metrics, "versions": versions()})
 
 
+def save_run(result: RunResult, directory: Path) -> Path:
+    """Write a finished in-memory run (a study's or sweep's) as a run directory: config, history, model,
+    metrics. Returns the directory."""
+    directory.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(directory / "config.toml", to_toml(result.config))
+    spec = model_spec(result.config, result.splits)
+    write_run_files(directory, result.trainer, spec, result.splits, result.metrics, result.member)
+    return directory
+
+
 def versions() -> dict[str, str]:
     """deepfit, torch and git commit, saved with every result."""
     try:

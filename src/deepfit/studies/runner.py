@@ -16,7 +16,9 @@ from deepfit.atomic import write_text_atomic
 from deepfit.config import RunConfig, apply_overrides, config_from_dict, deep_merge, parse_override
 from deepfit.data import Splits
 from deepfit.report import markdown_table, plot_bar_with_ci, plot_metric_bands, write_csv
-from deepfit.run import RunResult, create_run_dir, load_splits, run_training, versions
+from deepfit.run import RunResult, create_run_dir, load_splits, versions
+from deepfit.run.sweep import train_groups
+from deepfit.run.training import save_run
 from deepfit.studies.spec import Study
 from deepfit.studies.stats import summarize
 
@@ -32,6 +34,8 @@ class StudyResult:
     out_dir: Path | None = None
     records: dict[str, list[Any]] = field(default_factory=dict, repr=False)  # per variant, one probe record per seed
     target: float | None = None  # the val_acc behind epochs_to_target
+    wall_time_s: float | None = None  # training every run, data loading included
+    engine: str = "grouped"
 
 
 def variant_config(study: Study, variant: str, *, full: bool, user: dict[str, Any], overrides: list[str],
@@ -58,50 +62,79 @@ def run_study(
     out: str | Path | None = "studies",
     quiet: bool = False,
     console: Console | None = None,
+    engine: str = "grouped",
+    save_models: bool = False,
 ) -> StudyResult:
-    """Train every variant over `seeds` seeds (in memory), summarise, and write the study directory."""
+    """Train every variant over `seeds` seeds (in memory), summarise, and write the study directory.
+
+    With `engine="grouped"` (the default), runs that can share a group train at once as its members
+    (run/sweep.py); `"sequential"` trains them one at a time. The results are the same either way, up to
+    float rounding. With `save_models`, each run's model, history and metrics go to
+    `<study dir>/models/<variant>/seed<k>/`, as a run directory holds them.
+    """
     if study.run is not None:  # a study with its own runner (e.g. one that trains a source model first)
         return study.run(study, seeds=seeds, first_seed=first_seed, full=full, user=user, overrides=overrides,
-                         out=out, quiet=quiet, console=console)
+                         out=out, quiet=quiet, console=console, engine=engine)
     seeds = seeds or study.seeds
     console = console or Console(stderr=True)
     configs = {(v, s): variant_config(study, v, full=full, user=user or {}, overrides=overrides or [], seed=s)
                for v in study.variants for s in range(first_seed, first_seed + seeds)}
+    keys = list(configs)
     out_dir = create_run_dir(out, study.name) if out is not None else None
     cache: dict[str, Splits] = {}
-    runs: list[dict[str, Any]] = []
+
+    def splits_for(cfg: RunConfig) -> Splits:
+        key = cfg.data.model_dump_json() + (str(cfg.train.seed) if cfg.data.valid < 1 else "")
+        if key not in cache:
+            cache[key] = load_splits(cfg)
+        return cache[key]
+
+    runs: list[dict[str, Any]] = [{}] * len(keys)
     histories: dict[str, list[list[dict[str, float]]]] = {v: [] for v in study.variants}
     records: dict[str, list[Any]] = {}
+    results: list[RunResult | None] = [None] * len(keys)
     target = study.target if full or study.reduced_target is None else study.reduced_target
+    start = time.perf_counter()
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=console, disable=quiet) as progress:
         task = progress.add_task(f"study {study.name}", total=len(configs))
-        for (variant, seed), cfg in configs.items():
-            progress.update(task, description=f"study {study.name}: {variant} (seed {seed})")
-            key = cfg.data.model_dump_json() + (str(seed) if cfg.data.valid < 1 else "")
-            if key not in cache:
-                cache[key] = load_splits(cfg)
-            probes = [study.probe()] if study.probe is not None else []
-            result = run_training(cfg, save=False, splits=cache[key], extra_callbacks=probes)
-            if probes:
-                records.setdefault(variant, []).append(probes[0].record)
-            row = _run_row(variant, seed, result, target)
-            if study.evaluate is not None:
-                row.update(study.evaluate(result))  # the study's own per-run metrics
-            runs.append(row)
-            histories[variant].append(result.history.rows)
-            progress.advance(task)
+        probe = (lambda: [study.probe()]) if study.probe is not None else tuple
+        for group, group_results in train_groups([configs[k] for k in keys], splits_for, engine=engine,
+                                                 callbacks=probe):
+            for i, result in zip(group, group_results, strict=True):
+                results[i] = result
+                if save_models and out_dir is not None:
+                    variant, seed = keys[i]
+                    save_run(result, out_dir / "models" / variant / f"seed{seed}")
+            progress.advance(task, len(group))
+            names = sorted({keys[i][0] for i in group})
+            progress.update(task, description=f"study {study.name}: done {', '.join(names)} ({len(group)} at once)")
+    for i, ((variant, seed), result) in enumerate(zip(keys, results, strict=True)):
+        row = _run_row(variant, seed, result, target)
+        if study.evaluate is not None:
+            row.update(study.evaluate(result))  # the study's own per-run metrics
+        runs[i] = row
+        histories[variant].append(result.history.rows)
+        if study.probe is not None:
+            records.setdefault(variant, []).append(_probe_record(result, type(study.probe())))
     summary = summarize_runs(runs, list(study.variants))
-    res = StudyResult(study, runs, summary, histories, out_dir, records, target)
+    res = StudyResult(study, runs, summary, histories, out_dir, records, target,
+                      wall_time_s=time.perf_counter() - start, engine=engine)
     if out_dir is not None:
         write_study(res, configs)
     return res
 
 
+def _probe_record(result: RunResult, kind: type) -> Any:
+    """The record of the probe of `kind` that watched this run (its member's own copy)."""
+    member = result.trainer.members[result.member]
+    return next(c.record for c in member.callbacks.values() if isinstance(c, kind))
+
+
 def _run_row(variant: str, seed: int, result: RunResult, target: float | None) -> dict[str, Any]:
     m, h = result.metrics, result.history
     row: dict[str, Any] = {"variant": variant, "seed": seed, "epochs": m["epochs"],
-                           "seconds_per_epoch": m["seconds_per_epoch"]}
+                           "seconds_per_epoch": m["seconds_per_epoch"], "members": m.get("members", 1)}
     for split in ("train", "valid", "test"):
         for k, v in m.get(split, {}).items():
             row[f"{'val' if split == 'valid' else split}_{k}"] = v
@@ -117,7 +150,7 @@ def summarize_runs(runs: list[dict[str, Any]], variants: list[str]) -> list[dict
     for v in variants:
         mine = [r for r in runs if r["variant"] == v]
         row: dict[str, Any] = {"variant": v, "seeds": len(mine)}
-        for metric in [k for k in mine[0] if k not in ("variant", "seed")]:
+        for metric in [k for k in mine[0] if k not in ("variant", "seed", "members")]:
             s = summarize([r.get(metric, math.nan) for r in mine])
             row[f"{metric}_mean"], row[f"{metric}_std"], row[f"{metric}_ci95"] = s["mean"], s["std"], s["ci95"]
             if metric == "epochs_to_target":
@@ -152,10 +185,16 @@ def write_study(res: StudyResult, configs: dict[tuple[str, int], RunConfig]) -> 
     if res.target is not None:
         md += (f"; epochs_to_target: first epoch with val_acc >= {res.target:g}, over the seeds that reach it"
                " (`reached` counts them)")
+    grouped = max((r.get("members", 1) for r in res.runs), default=1)
+    if grouped > 1:
+        md += (f"; runs trained up to {grouped} at once as members of one group, so seconds_per_epoch is the "
+               "group's epoch (see runs.csv, `members`)")
+    if res.wall_time_s is not None:
+        md += f"\n\nwall time {res.wall_time_s:.0f} s ({res.engine})"
     md += "\n\n"
     write_text_atomic(out / "summary.md", md + summary_markdown(res) + "\n")
     evidence = {"study": res.study.name, "claim": res.study.claim, "versions": versions(),
-                "time": time.strftime("%Y-%m-%d %H:%M:%S"),
+                "time": time.strftime("%Y-%m-%d %H:%M:%S"), "wall_time_s": res.wall_time_s, "engine": res.engine,
                 "configs": {f"{v}/seed{s}": c.model_dump(mode="json") for (v, s), c in configs.items()}}
     write_text_atomic(out / "study.json", json.dumps(evidence, indent=2))
     if res.records:

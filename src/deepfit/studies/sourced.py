@@ -71,6 +71,7 @@ def run_with_sources(
     out: str | Path | None = "studies",
     quiet: bool = False,
     console: Console | None = None,
+    engine: str = "grouped",
 ) -> StudyResult:
     """Train the `sources`, run the study's variants with `"@name"` replaced by their directories, and
     add each variant's paired difference from its baseline on `metric` (`paired.csv`, `summary.md`):
@@ -100,6 +101,7 @@ def run_with_sources(
             out=out,
             quiet=quiet,
             console=console,
+            engine=engine,
         )
         if res.out_dir is not None:
             for name, path in dirs.items():

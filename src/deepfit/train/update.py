@@ -17,7 +17,14 @@ import torch
 
 from deepfit.errors import ConfigError
 from deepfit.optim import CLIPPERS, Schedule, ScheduleWithMomentum, check_max_norm, check_threshold, layer_penalties
-from deepfit.optim.batched import Carry, State, apply_update_, coefficient_tables, stack_hyperparameters
+from deepfit.optim.batched import (
+    Carry,
+    State,
+    apply_update_,
+    coefficient_tables,
+    resolve_hyperparameters,
+    stack_hyperparameters,
+)
 from deepfit.optim.constraints import max_norm_, max_norm_layers
 from deepfit.optim.penalties import stacked_penalty
 from deepfit.train.flat import MemberTensors
@@ -88,7 +95,8 @@ class Update:
         self.k, self.tensors, self.device = len(rules), tensors, device
         self.optimizer = _agreed(rules, "optimizer", lambda r: r.optimizer)
         self.rule, self.hyper, self.flags = stack_hyperparameters(self.optimizer, [r.params for r in rules], device)
-        self.values = {name: t.view(-1).tolist() for name, t in self.hyper.items()}  # host copies, read at build
+        resolved = [resolve_hyperparameters(self.optimizer, r.params) for r in rules]  # host copies of the numbers
+        self.values = {name: [float(m.get(name, 0.0)) for m in resolved] for name in self.hyper}
         self.base_lr = self.values["lr"]
         self.lr_scale = [1.0] * self.k  # set by performance scheduling (ReduceLROnPlateau), per member
         self.schedules = [r.schedule for r in rules]

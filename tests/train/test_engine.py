@@ -1,0 +1,230 @@
+"""The engine against plain PyTorch: padded batches, members trained at once, divergence, checkpoints."""
+
+from __future__ import annotations
+
+import copy
+import math
+import os
+import sys
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from deepfit.data import TensorData, from_arrays
+from deepfit.nn import ModelSpec, build_model
+from deepfit.optim import build_optimizer
+from deepfit.train import EarlyStopping, Trainer, UpdateRule, objective_for
+
+N, BATCH = 230, 32  # 7 whole batches and a short one of 6
+
+
+def _data(n: int = N, seed: int = 0) -> TensorData:
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 3, size=n)
+    x = (rng.normal(0, 2, size=(3, 6))[y] + rng.normal(size=(n, 6))).astype(np.float32)
+    return from_arrays(x, y, valid=0).train
+
+
+def _model(seed: int, **spec) -> nn.Module:
+    torch.manual_seed(seed)
+    return build_model(ModelSpec((6,), 3, **{"hidden": [16, 8], **spec}))
+
+
+def _torch_run(seed: int, data: TensorData, optimizer: str, params: dict, epochs: int, **spec) -> nn.Module:
+    """The plain PyTorch loop with the short last batch as it is, the same shuffling as the engine's."""
+    model = _model(seed, **spec)
+    opt = build_optimizer(optimizer, model.parameters(), **params)
+    g = torch.Generator().manual_seed(seed)
+    for _ in range(epochs):
+        perm = torch.randperm(len(data), generator=g)
+        for start in range(0, len(data), BATCH):
+            idx = perm[start : start + BATCH]
+            opt.zero_grad()
+            F.cross_entropy(model(data.x[idx]), data.y[idx]).backward()
+            opt.step()
+    return model
+
+
+def _engine(seeds, optimizer, params, epochs, data, callbacks=(), **spec):
+    models = [_model(s, **spec) for s in seeds]
+    rules = [UpdateRule(optimizer, p) for p in params]
+    trainer = Trainer(models, objective_for("auto", "multiclass"), rules, batch_size=BATCH, seed=list(seeds),
+                      callbacks=list(callbacks), engine="eager")
+    trainer.fit(data, epochs=epochs)
+    return trainer
+
+
+def _close(a: nn.Module, b: nn.Module, tol: float = 2e-6) -> None:
+    for (name, x), y in zip(a.state_dict().items(), b.state_dict().values(), strict=True):
+        torch.testing.assert_close(x.float(), y.float(), rtol=tol, atol=tol, msg=name)
+
+
+@pytest.mark.parametrize("spec", [{}, {"norm": "before"}, {"norm": "after", "input_norm": True}],
+                         ids=["plain", "batchnorm", "batchnorm-after"])
+def test_the_padded_last_batch_gives_the_update_of_the_short_batch(spec):
+    data = _data()
+    trainer = _engine([3], "nadam", [{"lr": 0.01}], 3, data, **spec)
+    assert trainer.group.order.steps == 8 and trainer.group.order.tail == 6
+    _close(trainer.model, _torch_run(3, data, "nadam", {"lr": 0.01}, 3, **spec))
+
+
+def test_members_trained_at_once_equal_their_single_runs():
+    data = _data()
+    params = [{"lr": 0.01}, {"lr": 0.003, "betas": [0.8, 0.99]}, {"lr": 0.02, "weight_decay": 0.01}]
+    group = _engine([1, 2, 3], "nadam", params, 3, data)
+    for k, (seed, p) in enumerate(zip([1, 2, 3], params, strict=True)):
+        _close(group.models[k], _engine([seed], "nadam", [p], 3, data).model)
+        _close(group.models[k], _torch_run(seed, data, "nadam", p, 3))
+
+
+def test_each_member_stops_early_on_its_own_and_gets_its_best_weights_back():
+    rng = np.random.default_rng(0)  # random labels: validation loss soon rises, at different epochs
+    x, y = rng.normal(size=(300, 6)).astype(np.float32), rng.integers(0, 3, size=300)
+    s = from_arrays(x, y, valid=100)
+    models = [_model(k) for k in range(3)]
+    stopper = EarlyStopping("val_loss", patience=1)
+    rules = [UpdateRule("adam", {"lr": lr}) for lr in (0.05, 0.01, 1e-5)]
+    trainer = Trainer(models, objective_for("auto", "multiclass"), rules, batch_size=BATCH, seed=[0, 1, 2],
+                      callbacks=[stopper])
+    trainer.fit(s.train, s.valid, epochs=25)
+    lengths = [len(m.history) for m in trainer.members]
+    assert trainer.members[0].status == "stopped" and lengths[0] < lengths[2]
+    assert len(set(lengths)) > 1  # they stopped at different epochs
+    for m, model in zip(trainer.members, trainer.evaluate(s.valid), strict=True):
+        es = m.callbacks[0]
+        assert es is not stopper and es.best_epoch == min(m.history["val_loss"].index(es.best) + 1, 99)
+        if m.status == "stopped":
+            assert model["loss"] == pytest.approx(es.best, rel=1e-5)
+
+
+def test_a_diverging_member_stops_keeps_finite_weights_and_leaves_the_others_alone():
+    data = _data()
+    params = [{"lr": 0.01}, {"lr": 1e6}, {"lr": 0.05}]
+    group = _engine([1, 2, 3], "sgd", params, 3, data)
+    bad = group.members[1]
+    assert bad.status == "diverged" and bad.diverged["epoch"] == 1 and len(bad.history) == 1
+    assert not math.isfinite(bad.history["loss"][0]) and "lower learning rate" in bad.note
+    _close(group.models[1], _model(2))  # back to the weights it had before the epoch it diverged in
+    for k in (0, 2):
+        assert group.members[k].training and len(group.members[k].history) == 3
+        _close(group.models[k], _torch_run([1, 2, 3][k], data, "sgd", params[k], 3))
+
+
+def test_a_single_diverging_model_stops_at_the_end_of_the_epoch():
+    trainer = _engine([0], "sgd", [{"lr": 1e6}], 5, _data())
+    assert trainer.stop_training and trainer.epoch == 1
+    assert trainer.members[0].diverged == {"epoch": 1, "last_finite_loss": None}
+    assert all(torch.isfinite(p).all() for p in trainer.model.parameters())
+
+
+def test_members_resume_from_a_checkpoint_exactly():
+    data = _data()
+    full = _engine([1, 2], "adam", [{"lr": 0.01}, {"lr": 0.002}], 4, data, dropout=0.2)
+    first = _engine([1, 2], "adam", [{"lr": 0.01}, {"lr": 0.002}], 2, data, dropout=0.2)
+    state = copy.deepcopy(first.state_dict())
+    models = [_model(s, dropout=0.2) for s in (1, 2)]
+    resumed = Trainer(models, objective_for("auto", "multiclass"),
+                      [UpdateRule("adam", {"lr": lr}) for lr in (0.01, 0.002)], batch_size=BATCH, seed=[1, 2])
+    resumed.load_state_dict(state)
+    resumed.fit(data, epochs=4)
+    for a, b in zip(full.models, resumed.models, strict=True):
+        for x, y in zip(a.state_dict().values(), b.state_dict().values(), strict=True):
+            assert torch.equal(x, y)
+    assert [len(h) for h in resumed.histories] == [4, 4]
+
+
+def test_a_group_reads_the_device_once_per_epoch(monkeypatch):
+    data = _data()
+    models = [_model(s) for s in (1, 2, 3)]
+    trainer = Trainer(models, objective_for("auto", "multiclass"), UpdateRule("nadam", {"lr": 0.01}),
+                      batch_size=BATCH, seed=[1, 2, 3], engine="eager")
+    calls = []
+
+    def counting(real):
+        def read(self):
+            caller = sys._getframe(1).f_code.co_filename
+            if f"{os.sep}deepfit{os.sep}" in caller:
+                calls.append(caller)
+            return real(self)
+
+        return read
+
+    for name in ("item", "tolist", "__float__", "__int__", "__bool__"):
+        monkeypatch.setattr(torch.Tensor, name, counting(getattr(torch.Tensor, name)))
+    trainer.fit(data, epochs=2)  # 8 steps an epoch
+    assert len(calls) == 2 and all(c.endswith("engine.py") for c in calls)  # one read per epoch
+
+
+def test_drop_last_leaves_the_short_batch_out():
+    data = _data()
+    trainer = Trainer(_model(0), objective_for("auto", "multiclass"), UpdateRule("sgd"), batch_size=BATCH,
+                      drop_last=True)
+    trainer.fit(data, epochs=2)
+    assert trainer.group.order.steps == N // BATCH and trainer.step == 2 * (N // BATCH)
+    assert trainer.history["acc"][0] * (N // BATCH * BATCH) == pytest.approx(
+        round(trainer.history["acc"][0] * (N // BATCH * BATCH)))
+
+
+def test_a_model_with_its_own_forward_trains_the_short_batch_as_torch_does():
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            torch.manual_seed(5)
+            self.a, self.bn, self.b = nn.Linear(6, 8), nn.BatchNorm1d(8), nn.Linear(8, 3)
+
+        def forward(self, x):
+            return self.b(F.relu(self.bn(self.a(x))))
+
+    data = _data()
+    ours = Net()
+    # SGD: a bias before batch norm gets gradients of rounding noise, which Adam-like rules would amplify
+    trainer = Trainer(ours, objective_for("auto", "multiclass"), UpdateRule("momentum", {"lr": 0.05}),
+                      batch_size=BATCH, seed=5)
+    assert not trainer.group.stacked
+    trainer.fit(data, epochs=2)
+    assert not trainer.group.padded  # batch norm cannot be weighted from outside: the short batch runs as it is
+    ref = Net()
+    opt = build_optimizer("momentum", ref.parameters(), lr=0.05)
+    g = torch.Generator().manual_seed(5)
+    for _ in range(2):
+        perm = torch.randperm(len(data), generator=g)
+        for start in range(0, len(data), BATCH):
+            idx = perm[start : start + BATCH]
+            opt.zero_grad()
+            F.cross_entropy(ref(data.x[idx]), data.y[idx]).backward()
+            opt.step()
+    _close(ours, ref)
+
+
+def test_compiled_steps_train_as_the_eager_ones():
+    data = _data()
+    eager = _engine([1, 2], "nadam", [{"lr": 0.01}, {"lr": 0.003}], 2, data, norm="before")
+    models = [_model(s, norm="before") for s in (1, 2)]
+    compiled = Trainer(models, objective_for("auto", "multiclass"),
+                       [UpdateRule("nadam", {"lr": lr}) for lr in (0.01, 0.003)], batch_size=BATCH, seed=[1, 2],
+                       engine="compile")
+    compiled.fit(data, epochs=2)
+    assert compiled.engine_used == "compile"
+    for a, b in zip(eager.models, compiled.models, strict=True):
+        _close(a, b, tol=1e-5)
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@pytest.mark.parametrize("engine", ["compile", "graph"])
+def test_cuda_backends_train_as_the_eager_step(engine):
+    data = _data()
+    outs = {}
+    for name in ("eager", engine):
+        models = [_model(s, norm="before", dropout=0.0) for s in (1, 2)]
+        trainer = Trainer(models, objective_for("auto", "multiclass"),
+                          [UpdateRule("nadam", {"lr": lr}) for lr in (0.01, 0.003)], batch_size=BATCH,
+                          seed=[1, 2], device="cuda", engine=name)
+        trainer.fit(data, epochs=3)
+        assert trainer.engine_used == name
+        outs[name] = [m.cpu() for m in trainer.models]
+    for a, b in zip(outs["eager"], outs[engine], strict=True):
+        _close(a, b, tol=1e-4)
