@@ -2,8 +2,9 @@
 
 Tables (choose with --tables):
   single    the reference net (784-300-100-10 ReLU, He) at batch 32 and 256 with Nadam, SGD-momentum and Adam:
-            a plain PyTorch loop (on-device permutation, torch.optim, foreach) against deepfit's backends
-            (eager and compile on the CPU; eager, compile and graph on CUDA)
+            a plain PyTorch loop (on-device permutation, torch.optim, foreach; and with torch's fused kernel
+            where it has one) against deepfit's backends (eager and compile on the CPU; eager, compile and
+            graph on CUDA)
   members   K reference nets trained at once (Nadam) against deepfit's single-model path: seconds per
             member-epoch, and how far each member's weights end from a single run with its seed
   probes    the cost of the probe event (per-layer gradient norms every 100 steps) and of divergence
@@ -34,6 +35,7 @@ from deepfit.nn import ModelSpec, build_model
 from deepfit.train import Trainer, UpdateRule, objective_for
 
 OPTIMIZERS = {"nadam": {"lr": 1e-3}, "momentum": {"lr": 0.01}, "adam": {"lr": 1e-3}}
+FUSED = {"momentum", "adam"}  # torch.optim has a fused kernel for these on the CPU and on CUDA (not for NAdam)
 
 
 def _model(device: torch.device, seed: int = 0) -> torch.nn.Module:
@@ -82,17 +84,21 @@ def _engines(device: torch.device) -> list[str]:
 def table_single(data: TensorData, device: torch.device, rounds: int) -> None:
     steps = -(-len(data) // 32)
     print(f"\n## Single model: reference net, {len(data)} images ({steps} steps per epoch at batch 32)\n")
-    print("| optimizer | batch | plain s/epoch | " + " | ".join(f"{e} s/epoch | plain/{e}" for e in _engines(device))
-          + " |")
-    print("|---|---:|---:|" + "---:|---:|" * len(_engines(device)))
+    print("| optimizer | batch | plain s/epoch | plain fused | " + " | ".join(
+        f"{e} s/epoch | plain/{e}" for e in _engines(device)) + " |")
+    print("|---|---:|---:|---:|" + "---:|---:|" * len(_engines(device)))
     for optimizer in OPTIMIZERS:
         for bs in (32, 256):
             loops = {"plain": plain_epoch(data, bs, device, optimizer)}
+            if optimizer in FUSED:
+                loops["fused"] = on_device_epoch(data.x, data.y, bs, device, optimizer, fused=True,
+                                                 **OPTIMIZERS[optimizer])
             for engine in _engines(device):
                 loops[engine] = deepfit_epoch(data, bs, device, optimizer, engine)[0]
             t = measure(loops, rounds, device)
+            fused = f"{t['fused']:.3f}" if "fused" in t else "–"
             cells = " | ".join(f"{t[e]:.3f} | {t['plain'] / t[e]:.2f}x" for e in _engines(device))
-            print(f"| {optimizer} | {bs} | {t['plain']:.3f} | {cells} |", flush=True)
+            print(f"| {optimizer} | {bs} | {t['plain']:.3f} | {fused} | {cells} |", flush=True)
 
 
 def table_members(data: TensorData, device: torch.device, rounds: int, members: int) -> None:

@@ -302,7 +302,7 @@ class RegularizationConfig(_Section):
         return v
 
     def max_norm_params(self) -> dict[str, Any] | None:
-        """Keyword arguments of `build_max_norm`, or None when max-norm is off."""
+        """Max-norm's settings (`max_value`, `axis`, `include_output`) for `UpdateRule.max_norm`, or None when off."""
         if self.max_norm is None:
             return None
         return dict(self.max_norm) if isinstance(self.max_norm, dict) else {"max_value": self.max_norm}

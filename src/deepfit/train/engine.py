@@ -75,6 +75,7 @@ class Group:
         self.active = torch.ones(self.k, 1, dtype=torch.bool, device=device)  # members still training
         self.all_active = True
         self.engine = "eager"
+        self._started: tuple | None = None  # what `start` last built the step for
 
     @property
     def stacked(self) -> bool:
@@ -100,6 +101,13 @@ class Group:
         `steps_hint` is the number of steps the fit will run, which `engine="auto"` weighs against the cost
         of compiling.
         """
+        key = (data.x, data.y, batch_size, drop_last, engine)
+        same = self._started is not None and all(
+            a is b if isinstance(a, torch.Tensor) else a == b for a, b in zip(key, self._started, strict=True)
+        )
+        if same:
+            return self.engine  # the same data and settings as the last fit: keep its step (a captured graph)
+        self._started = key
         self.x, self.y = data.x, data.y
         self.order = EpochOrder(len(data), batch_size, self.k, self.device, drop_last=drop_last)
         self.pos = torch.zeros(1, dtype=torch.long, device=self.device)
