@@ -15,6 +15,7 @@ OUT=${OUT:-gpu-out}
 mkdir -p "$OUT"
 DEVICE=${DEVICE:-$(python3 -c 'import torch; print("cuda" if torch.cuda.is_available() else "cpu")')}
 SUBSET=${SUBSET:-}  # empty: the full 55,000 training images
+MEMBERS=${MEMBERS:-64}
 export PYTHONPATH="$PWD/src:$PWD/.pydeps${PYTHONPATH:+:$PYTHONPATH}"
 export DEEPFIT_DATA="$PWD/.devdata"
 
@@ -37,7 +38,7 @@ echo "tests: $(tail -n 1 "$OUT/tests.txt")"
 
 # 2. the benchmarks: single model (eager, compile, graph), 64 members, probes
 subset_arg=${SUBSET:+--subset $SUBSET}
-python3 benchmarks/engine_speed.py --device "$DEVICE" --members 64 --rounds 3 $subset_arg \
+python3 benchmarks/engine_speed.py --device "$DEVICE" --members "$MEMBERS" --rounds 3 $subset_arg \
   > "$OUT/engine_speed.md" 2> "$OUT/engine_speed.log"
 python3 benchmarks/train_speed.py --device "$DEVICE" --epochs 4 $subset_arg \
   > "$OUT/train_speed.txt" 2> "$OUT/train_speed.log"
