@@ -108,9 +108,9 @@ def run_group(
     if first.train.threads:
         torch.set_num_threads(first.train.threads)
     device = resolve_device(first.train.device)
-    spec = model_spec(first, splits)
-    models = [build_member(c, model_spec(c, splits)) for c in configs]
-    for c, m in zip(configs, models, strict=True):
+    specs = [model_spec(c, splits) for c in configs]
+    models = [build_member(c, spec) for c, spec in zip(configs, specs, strict=True)]
+    for c, m, spec in zip(configs, models, specs, strict=True):
         warn_if_not_self_normalizing(m, spec, splits, c)
     on_device = splits.to(device)
     callbacks = [*extra_callbacks, *run_callbacks(first, splits, quiet=quiet)]

@@ -5,16 +5,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from torch import nn
 
-from deepfit.train.callbacks.base import Callback
+from deepfit.train.callbacks.base import Callback, FitView
 from deepfit.train.history import History
-from deepfit.train.update import UpdateRule
-
-if TYPE_CHECKING:
-    from deepfit.train.trainer import Trainer
+from deepfit.train.update import Update, UpdateRule
 
 
 @dataclass
@@ -70,21 +67,20 @@ class MemberView:
     """What a per-member callback sees: its member's model, history and learning rate, the fit's epoch
     counters, and `stop_training`, which stops this member only (train/callbacks/base.py: `MemberControl`)."""
 
-    def __init__(self, trainer: Trainer, k: int) -> None:
-        self._trainer, self._k = trainer, k
-        self._member = trainer.members[k]
+    def __init__(self, fit: FitView, member: Member, k: int, update: Update, objective: Any) -> None:
+        self._fit, self._member, self._k, self._update, self._objective = fit, member, k, update, objective
 
     @property
     def epoch(self) -> int:
-        return self._trainer.epoch
+        return self._fit.epoch
 
     @property
     def epochs(self) -> int:
-        return self._trainer.epochs
+        return self._fit.epochs
 
     @property
     def step(self) -> int:
-        return self._trainer.step
+        return self._fit.step
 
     @property
     def model(self) -> nn.Module:
@@ -96,7 +92,7 @@ class MemberView:
 
     @property
     def objective(self) -> Any:
-        return self._trainer.objective
+        return self._objective
 
     @property
     def stop_training(self) -> bool:
@@ -105,13 +101,13 @@ class MemberView:
     @stop_training.setter
     def stop_training(self, value: bool) -> None:
         if value:
-            self._member.stop(self._trainer.epoch)
+            self._member.stop(self._fit.epoch)
 
     @property
     def lr(self) -> float:
         """The member's current learning rate (before per-layer factors)."""
-        return self._trainer.group.update.lr(self._k)
+        return self._update.lr(self._k)
 
     def set_lr(self, lr: float) -> None:
         """Train this member at `lr` from the next epoch on (performance scheduling)."""
-        self._trainer.group.update.set_lr(self._k, lr)
+        self._update.set_lr(self._k, lr)

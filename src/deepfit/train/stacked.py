@@ -2,8 +2,10 @@
 with batch norm and dropout per member.
 
 Inputs are (K, batch, ...) in training (each member sees its own batch) and may be (batch, ...) when every
-member sees the same samples (evaluation). Batch statistics honour per-sample weights, so the zero-weight
-padding of an epoch's last batch changes neither the loss nor batch norm. Members may differ where the
+member sees the same samples (evaluation). Between layers the activations are kept as columns, (K, features,
+batch): each layer is then one `W @ x` with no transposing copy, and a kernel's gradient comes out laid out
+as the kernel. Batch statistics honour per-sample weights, so the zero-weight padding of an epoch's last
+batch changes neither the loss nor batch norm. Members may differ where the
 shapes agree: dropout rates (0 included) and activations. Any layer type not handled here makes the model
 `NotStackable`; the engine then trains it through its own `forward` (one member only).
 """
@@ -45,7 +47,7 @@ class Pass:
     active: Tensor | None = None
 
 
-# (x, shared, pass) -> (y, shared): `shared` says x is (batch, ...), one input for every member
+# (x, shared, pass) -> (y, shared): x is (K, features, batch), or (batch, features) seen by every member (`shared`)
 Op = Callable[[Tensor, bool, Pass], tuple[Tensor, bool]]
 
 
@@ -59,13 +61,22 @@ class StackedNet:
     def __init__(self, members: Sequence[nn.Module], tensor: Callable[[str], Tensor], device: torch.device) -> None:
         self.k, self.device = len(members), device
         layers = [dict(flat_layers(m)) for m in members]
-        self.ops: list[Op] = [self._op(name, [m.get(name) for m in layers], tensor) for name in _merged(members)]
+        names = _merged(members)
+        self.flatten = False
+        if names and isinstance(layers[0].get(names[0]), nn.Flatten):
+            _check_flatten(layers[0][names[0]])
+            self.flatten, names = True, names[1:]  # the inputs are flattened on the way in
+        self.ops: list[Op] = [self._op(name, [m.get(name) for m in layers], tensor) for name in names]
 
     def __call__(self, x: Tensor, p: Pass, *, shared: bool = False) -> Tensor:
         """(K, batch, outputs) for inputs (K, batch, ...), or (batch, ...) seen by every member (`shared`)."""
+        if self.flatten:
+            x = x.flatten(1) if shared else x.flatten(2)
+        if not shared:
+            x = x.transpose(1, 2)  # (K, features, batch): columns
         for op in self.ops:
             x, shared = op(x, shared, p)
-        return _per_member(x, self.k) if shared else x
+        return (_per_member(x, self.k) if shared else x).transpose(1, 2)  # (K, batch, outputs)
 
     def _op(self, name: str, modules: list[nn.Module | None], tensor: Callable[[str], Tensor]) -> Op:
         present = [m for m in modules if m is not None]
@@ -75,8 +86,6 @@ class StackedNet:
         if len(kinds) > 1 and not all(issubclass(c, _ELEMENTWISE) for c in kinds):
             raise NotStackable(f"layer {name!r} has different types in different members: {sorted(map(str, kinds))}")
         first = present[0]
-        if isinstance(first, nn.Flatten):
-            return _flatten(first)
         if isinstance(first, nn.Linear):
             return _linear(tensor(f"{name}.weight"), tensor(f"{name}.bias") if first.bias is not None else None)
         if isinstance(first, nn.BatchNorm1d):
@@ -108,14 +117,13 @@ def _merged(members: Sequence[nn.Module]) -> list[str]:
 
 
 def _per_member(x: Tensor, k: int) -> Tensor:
-    """(batch, ...) seen by every member -> (K, batch, ...), without a copy."""
-    return x.unsqueeze(0).expand(k, *x.shape)
+    """(batch, features) seen by every member -> columns (K, features, batch), without a copy."""
+    return x.t().unsqueeze(0).expand(k, x.shape[1], x.shape[0])
 
 
-def _flatten(module: nn.Flatten) -> Op:
+def _check_flatten(module: nn.Module) -> None:
     if module.start_dim != 1 or module.end_dim != -1:
         raise NotStackable("Flatten other than Flatten(1, -1) cannot be stacked")
-    return lambda x, shared, p: (x.flatten(1) if shared else x.flatten(2), shared)
 
 
 def _linear(weight: Tensor, bias: Tensor | None) -> Op:
@@ -124,13 +132,10 @@ def _linear(weight: Tensor, bias: Tensor | None) -> Op:
     def op(x: Tensor, shared: bool, p: Pass) -> tuple[Tensor, bool]:
         if shared:  # (batch, in): one matrix product against every member's kernel
             y = x @ weight.reshape(k * out, inp).t()  # (batch, K * out)
-            y = y.view(x.shape[0], k, out).transpose(0, 1)  # (K, batch, out)
-            return (y + bias.unsqueeze(1) if bias is not None else y), False
-        # y^T = W x^T, (K, out, in) @ (K, in, batch): the kernel's gradient then comes out laid out as the
-        # kernel, (K, out, in), so the update reads it without a transposing copy (y = x W^T gives W^T's)
-        xt = x.transpose(1, 2)  # (K, in, batch), a view
-        yt = torch.bmm(weight, xt) if bias is None else torch.baddbmm(bias.unsqueeze(2), weight, xt)
-        return yt.transpose(1, 2), False  # (K, batch, out), a view of (K, out, batch)
+            y = y.view(x.shape[0], k, out).permute(1, 2, 0)  # (K, out, batch)
+            return (y + bias.unsqueeze(2) if bias is not None else y), False
+        # (K, out, in) @ (K, in, batch): the kernel's gradient comes out laid out as the kernel
+        return (torch.bmm(weight, x) if bias is None else torch.baddbmm(bias.unsqueeze(2), weight, x)), False
 
     return op
 
@@ -162,33 +167,33 @@ def _batchnorm(name: str, modules: list[nn.Module], tensor: Callable[[str], Tens
     def op(x: Tensor, shared: bool, p: Pass) -> tuple[Tensor, bool]:
         if shared:
             x = _per_member(x, mean_.shape[0])
-        if p.train and not frozen:
+        if p.train and not frozen:  # x: (K, C, batch)
             if p.weight is None:
-                n = x.shape[1]
-                mu = x.mean(1, keepdim=True)  # (K, 1, C)
-                var = (x - mu).square().mean(1, keepdim=True)
+                n = x.shape[2]
+                mu = x.mean(2, keepdim=True)  # (K, C, 1)
+                var = (x - mu).square().mean(2, keepdim=True)
                 unbiased = n / max(n - 1, 1)
             else:
                 n = p.weight.sum()
-                w = (p.weight / n).view(1, -1, 1)  # (1, batch, 1)
-                mu = (x * w).sum(1, keepdim=True)
-                var = ((x - mu).square() * w).sum(1, keepdim=True)
+                w = (p.weight / n).view(1, 1, -1)  # (1, 1, batch)
+                mu = (x * w).sum(2, keepdim=True)
+                var = ((x - mu).square() * w).sum(2, keepdim=True)
                 unbiased = n / (n - 1).clamp_min(1)
             with torch.no_grad():
-                new_mean = torch.lerp(mean_, mu.squeeze(1), momentum)
-                new_var = torch.lerp(var_, var.squeeze(1) * unbiased, momentum)
+                new_mean = torch.lerp(mean_, mu.squeeze(2), momentum)
+                new_var = torch.lerp(var_, var.squeeze(2) * unbiased, momentum)
                 keep = p.active if p.active is not None else None
                 mean_.copy_(new_mean if keep is None else torch.where(keep, new_mean, mean_))
                 var_.copy_(new_var if keep is None else torch.where(keep, new_var, var_))
                 tracked.add_(1 if keep is None else keep.view(-1).long())
             y = (x - mu) * torch.rsqrt(var + eps)
-        else:  # torch's own kernel, the K members' channels side by side: (batch, K * C)
-            k, b, c = x.shape
-            flat = x.transpose(0, 1).reshape(b, k * c)
-            y = F.batch_norm(flat, mean_.reshape(-1), var_.reshape(-1), None if gamma is None else gamma.reshape(-1),
-                             None if beta is None else beta.reshape(-1), training=False, eps=eps)
-            return y.view(b, k, c).transpose(0, 1), False
-        return (y * gamma.unsqueeze(1) + beta.unsqueeze(1) if gamma is not None else y), False
+            return (y * gamma.unsqueeze(2) + beta.unsqueeze(2) if gamma is not None else y), False
+        # torch's own kernel, the K members' channels as one (1, K * C, batch) input
+        k, c, b = x.shape
+        y = F.batch_norm(x.reshape(1, k * c, b), mean_.reshape(-1), var_.reshape(-1),
+                         None if gamma is None else gamma.reshape(-1), None if beta is None else beta.reshape(-1),
+                         training=False, eps=eps)
+        return y.view(k, c, b), False
 
     return op
 
@@ -240,7 +245,7 @@ def _alpha_dropout(rates: list[float], device: torch.device) -> Op:
 def _prelu(weight: Tensor) -> Op:
     def op(x: Tensor, shared: bool, p: Pass) -> tuple[Tensor, bool]:
         x = _per_member(x, weight.shape[0]) if shared else x
-        return torch.where(x >= 0, x, weight.unsqueeze(1) * x), False  # slopes (K, 1, units or 1)
+        return torch.where(x >= 0, x, weight.unsqueeze(2) * x), False  # slopes (K, units or 1, 1)
 
     return op
 

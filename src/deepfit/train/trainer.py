@@ -228,16 +228,20 @@ class Trainer:
         return row
 
     def _emit(self, event: str, logs: Logs, *, everyone: bool = False, member_logs: Any = None) -> None:
-        """Call `event` on every callback in order: per-member ones once per member (still training, or
-        every member with `everyone`), each with its member's view and logs."""
+        """Call `event` on every callback in order: per-member ones once per member that trained this
+        epoch (every member with `everyone`), each with its member's view and logs."""
         for i, c in enumerate(self.callbacks):
             if not c.per_member:
                 getattr(c, event)(self, logs)
                 continue
             for k, m in enumerate(self.members):
-                if everyone or m.training or (event == "on_epoch_end" and m.history.rows and \
-                        m.history.rows[-1]["epoch"] == self.epoch):
-                    getattr(m.callbacks[i], event)(MemberView(self, k), member_logs(m) if member_logs else logs)
+                if everyone or m.training or (event == "on_epoch_end" and self._trained_this_epoch(m)):
+                    view = MemberView(self, m, k, self.group.update, self.objective)
+                    getattr(m.callbacks[i], event)(view, member_logs(m) if member_logs else logs)
+
+    def _trained_this_epoch(self, member: Member) -> bool:
+        """A member that stopped or diverged in this very epoch still hears of its end."""
+        return bool(member.history.rows) and member.history.rows[-1]["epoch"] == self.epoch
 
     # -- probes ------------------------------------------------------------------------------------------
 
@@ -252,7 +256,8 @@ class Trainer:
     @contextlib.contextmanager
     def probing(self) -> Iterator[None]:
         """Leave batch-norm statistics, the RNG and every module's mode as they were after the block."""
-        saved = self.group.snapshot()
+        buffers = self.group.tensors.buffers.data.clone()
+        counters = self.group.tensors.counters.data.clone()
         modes = [{m: m.training for m in model.modules()} for model in self.models]
         devices = [self.device] if self.device.type == "cuda" else []
         with torch.random.fork_rng(devices=devices):
@@ -260,8 +265,8 @@ class Trainer:
                 yield
             finally:
                 with torch.no_grad():
-                    self.group.tensors.buffers.data.copy_(saved["buffers"])
-                    self.group.tensors.counters.data.copy_(saved["counters"])
+                    self.group.tensors.buffers.data.copy_(buffers)
+                    self.group.tensors.counters.data.copy_(counters)
                 for table in modes:
                     for module, mode in table.items():
                         module.training = mode

@@ -16,7 +16,15 @@ from typing import Any
 import torch
 
 from deepfit.errors import ConfigError
-from deepfit.optim import CLIPPERS, Schedule, ScheduleWithMomentum, check_max_norm, check_threshold, layer_penalties
+from deepfit.optim import (
+    CLIPPERS,
+    OPTIMIZERS,
+    Schedule,
+    ScheduleWithMomentum,
+    check_max_norm,
+    check_threshold,
+    layer_penalties,
+)
 from deepfit.optim.batched import (
     Carry,
     State,
@@ -93,7 +101,7 @@ class Update:
         device: torch.device,
     ) -> None:
         self.k, self.tensors, self.device = len(rules), tensors, device
-        self.optimizer = _agreed(rules, "optimizer", lambda r: r.optimizer)
+        self.optimizer = _agreed(rules, "optimizer", lambda r: OPTIMIZERS.canonical(r.optimizer))
         self.rule, self.hyper, self.flags = stack_hyperparameters(self.optimizer, [r.params for r in rules], device)
         resolved = [resolve_hyperparameters(self.optimizer, r.params) for r in rules]  # host copies of the numbers
         self.values = {name: [float(m.get(name, 0.0)) for m in resolved] for name in self.hyper}
