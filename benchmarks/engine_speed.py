@@ -7,8 +7,8 @@ Tables (choose with --tables):
             graph on CUDA)
   members   K reference nets trained at once (Nadam) against deepfit's single-model path: seconds per
             member-epoch, and how far each member's weights end from a single run with its seed
-  probes    the cost of the probe event (per-layer gradient norms every 100 steps) and of divergence
-            detection (a per-epoch copy of the weights and a per-step finiteness check), per epoch
+  probes    the cost of the probe event (per-layer gradient norms, and the doctor's statistics, every 100
+            steps) and of divergence detection (a per-epoch copy of the weights), per epoch
 
 Rounds interleave the loops (order rotating), the first round is a warm-up (it compiles), and the table
 gives the median of the others. Ratios are plain / deepfit: above 1, deepfit is faster.
@@ -30,7 +30,7 @@ import torch
 from train_speed import on_device_epoch  # the plain loop, shared with train_speed.py
 
 from deepfit.data import TensorData, load_data
-from deepfit.diagnose import GradientNormProbe
+from deepfit.diagnose import DoctorProbe, GradientNormProbe
 from deepfit.nn import ModelSpec, build_model
 from deepfit.train import Trainer, UpdateRule, objective_for
 
@@ -133,7 +133,8 @@ def table_probes(data: TensorData, device: torch.device, rounds: int) -> None:
     print(f"\n## Probes and divergence detection (Nadam, batch 32, eager), {len(data)} images\n")
     plain, _ = deepfit_epoch(data, 32, device, "nadam", "eager")
     probed, _ = deepfit_epoch(data, 32, device, "nadam", "eager", callbacks=(GradientNormProbe(),))
-    t = measure({"plain": plain, "probed": probed}, rounds, device)
+    doctor, _ = deepfit_epoch(data, 32, device, "nadam", "eager", callbacks=(DoctorProbe(),))
+    t = measure({"plain": plain, "probed": probed, "doctor": doctor}, rounds, device)
     _, trainer = deepfit_epoch(data, 32, device, "nadam", "eager")
     group = trainer.group
     t0 = time.perf_counter()
@@ -146,6 +147,7 @@ def table_probes(data: TensorData, device: torch.device, rounds: int) -> None:
     print("|---|---:|---:|")
     print(f"| no probes | {t['plain']:.3f} | |")
     print(f"| gradient-norm probe every 100 steps | {t['probed']:.3f} | {t['probed'] / t['plain'] - 1:+.1%} |")
+    print(f"| the doctor's probe every 100 steps | {t['doctor']:.3f} | {t['doctor'] / t['plain'] - 1:+.1%} |")
     print(f"| divergence detection (per-epoch weight copy) | {snapshot:.5f} | {snapshot / t['plain']:+.2%} |")
 
 

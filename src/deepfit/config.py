@@ -223,6 +223,8 @@ class TrainConfig(_Section):
         "auto", description="how the training step runs: auto picks compile or graph where they pay off"
     )
     drop_last: bool = Field(False, description="leave out each epoch's short last batch instead of padding it")
+    probe_every: int = Field(100, ge=1, description="steps between probe events (gradient-norm probes, the doctor)")
+    diagnose: bool = Field(False, description="attach the training doctor (docs/doctor.md) to the run")
 
     @field_validator("early_stopping", mode="before")
     @classmethod

@@ -31,3 +31,8 @@ def test_paired_difference_detects_a_consistent_gain():
     assert d["significant"] is True
     noisy = paired_difference([0.9, 0.8, 0.95], [0.85, 0.9, 0.9])
     assert noisy["significant"] is False
+
+
+def test_equal_values_have_zero_spread():
+    s = summarize([2.5, 2.5, 2.5])  # runs trained in one group share their epoch time
+    assert s["std"] == 0.0 and s["ci95"] == 0.0 and s["mean"] == 2.5

@@ -10,7 +10,7 @@ from deepfit.errors import DeepfitError
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from deepfit.cli import inspect, lr_find, pretrain, prune, schedule, study, sweep, train, transfer
+    from deepfit.cli import doctor, inspect, lr_find, pretrain, prune, schedule, study, sweep, train, transfer
 
     parser = argparse.ArgumentParser(prog="deepfit", description="Train deep neural networks that actually train.")
     parser.add_argument("--version", action="version", version=f"deepfit {__version__}")
@@ -24,6 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
     pretrain.add_parsers(sub)
     schedule.add_parsers(sub)
     lr_find.add_parsers(sub)
+    doctor.add_parsers(sub)
     return parser
 
 

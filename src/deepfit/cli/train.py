@@ -11,6 +11,8 @@ import torch
 from rich.console import Console
 
 from deepfit.cli.options import add_run_options, config_from_args
+from deepfit.diagnose.doctor import run_diagnosed
+from deepfit.diagnose.rules import Finding
 from deepfit.errors import ConfigError, DataError, ShapeError
 from deepfit.nn import load_model
 from deepfit.presets import DEFAULT_TRAIN_PRESET
@@ -25,6 +27,9 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("train", help="train a network and write a run directory")
     add_run_options(p)
     p.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run from its checkpoint")
+    p.add_argument("--diagnose", action="store_true",
+                   help="attach the training doctor: findings printed when they appear, a doctor section in the "
+                   "report (train.diagnose = true)")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("evaluate", help="evaluate a saved run on a split")
@@ -54,8 +59,18 @@ def cmd_train(args: argparse.Namespace) -> int:
         cfg = config_from_args(args, default_preset=DEFAULT_TRAIN_PRESET)
         if cfg.sweep is not None:
             raise ConfigError("this config has a [sweep] section: run it with `deepfit sweep`, or remove the section")
-        result = run_training(cfg, quiet=args.quiet)
+        if args.diagnose or cfg.train.diagnose:
+            result, _ = run_diagnosed(cfg, quiet=args.quiet, report=_tell)
+        else:
+            result = run_training(cfg, quiet=args.quiet)
     return report_run(result)
+
+
+def _tell(finding: Finding, epoch: int) -> None:
+    """A doctor's finding, printed once, when it first appears."""
+    remedy = " ".join(f"--set {o}" for o in finding.remedies[0]) if finding.remedies else ""
+    console.print(f"doctor, epoch {epoch}: {finding.name}: {finding.summary}" + (f"; try {remedy}" if remedy else "")
+                  + f" ({finding.docs})", highlight=False)
 
 
 def report_run(result: RunResult) -> int:

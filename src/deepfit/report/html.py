@@ -46,6 +46,11 @@ def _cell(value: Any) -> str:
     return f'<td class="num">{html.escape(text)}</td>' if numeric else f"<td>{html.escape(text)}</td>"
 
 
+def table_html(rows: Sequence[Mapping[str, Any]], columns: Sequence[str] | None = None) -> str:
+    """An escaped HTML table of `rows` (every key of any row when `columns` is None)."""
+    return _table(rows, columns if columns is not None else columns_of(rows))
+
+
 def _table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> str:
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in columns)
     body = "\n".join("<tr>" + "".join(_cell(row.get(c)) for c in columns) + "</tr>" for row in rows)
@@ -78,24 +83,27 @@ def render_report(
     history: Sequence[Mapping[str, Any]],
     images: Mapping[str, str | os.PathLike[str]],
     notes: Sequence[str] | None = None,
+    sections: Sequence[tuple[str, str]] = (),
 ) -> str:
     """Return the HTML text of the report that `write_report` writes."""
     metric_rows = [{"metric": name, "value": value} for name, value in metrics.items()]
-    sections = [f"<h1>{html.escape(title)}</h1>"]
+    parts = [f"<h1>{html.escape(title)}</h1>"]
     if notes:
         items = "".join(f"<li>{html.escape(note)}</li>" for note in notes)
-        sections.append(f'<h2>Notes</h2>\n<ul class="notes">{items}</ul>')
-    sections.append(
+        parts.append(f'<h2>Notes</h2>\n<ul class="notes">{items}</ul>')
+    parts.append(
         "<h2>Final metrics</h2>\n" + (_table(metric_rows, ["metric", "value"]) if metric_rows else "<p>No metrics.</p>")
     )
+    for heading, body in sections:
+        parts.append(f"<h2>{html.escape(heading)}</h2>\n{body}")
     if images:
-        sections.append("<h2>Figures</h2>\n" + _figures(images))
+        parts.append("<h2>Figures</h2>\n" + _figures(images))
     history_html = (
         f'<div class="scroll">{_table(history, columns_of(history))}</div>' if history else "<p>No epochs recorded.</p>"
     )
-    sections.append(f"<h2>History ({len(history)} epochs)</h2>\n{history_html}")
-    sections.append(f"<h2>Configuration</h2>\n<pre>{html.escape(config_text)}</pre>")
-    body = "\n".join(sections)
+    parts.append(f"<h2>History ({len(history)} epochs)</h2>\n{history_html}")
+    parts.append(f"<h2>Configuration</h2>\n<pre>{html.escape(config_text)}</pre>")
+    body = "\n".join(parts)
     return (
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
@@ -113,11 +121,13 @@ def write_report(
     history: Sequence[Mapping[str, Any]],
     images: Mapping[str, str | os.PathLike[str]],
     notes: Sequence[str] | None = None,
+    sections: Sequence[tuple[str, str]] = (),
 ) -> Path:
     """Write a run's report as one self-contained HTML file, atomically, and return its path.
 
-    The page holds, in order: the title, `notes` (if any), the final metrics, each image with its
-    caption, the per-epoch history and the config text verbatim in a <pre>. All text is escaped.
+    The page holds, in order: the title, `notes` (if any), the final metrics, each of `sections`
+    (heading, HTML body made by this package, e.g. `findings_html`), each image with its caption, the
+    per-epoch history and the config text verbatim in a <pre>. All text but the sections' bodies is escaped.
 
     Args:
         config_text: the resolved config as written to disk (TOML), shown verbatim.
@@ -128,6 +138,7 @@ def write_report(
         FileNotFoundError: an image does not exist.
     """
     text = render_report(
-        title=title, config_text=config_text, metrics=metrics, history=history, images=images, notes=notes
+        title=title, config_text=config_text, metrics=metrics, history=history, images=images, notes=notes,
+        sections=sections,
     )
     return write_text_atomic(path, text)

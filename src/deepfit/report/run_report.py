@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from deepfit.report.doctor import doctor_figures, findings_html
 from deepfit.report.html import write_report
 from deepfit.report.plots import plot_confusion_matrix, plot_learning_curves
 
@@ -42,6 +43,11 @@ def write_run_report(run_dir: str | Path) -> Path:
             flat[k] = metrics[k]
     flat.update({f"{k} version": v for k, v in metrics.get("versions", {}).items()})
     notes = ["train figures are measured in evaluation mode (no dropout), so they compare with validation."]
+    sections = []
+    if (run_dir / "diagnosis.json").is_file():  # trained with the doctor (deepfit train --diagnose)
+        diagnosis = json.loads((run_dir / "diagnosis.json").read_text())
+        sections.append(("Doctor", findings_html(diagnosis)))
+        images.update(doctor_figures(diagnosis, run_dir / "plots"))
     return write_report(
         run_dir / "report.html",
         title=f"deepfit run {run_dir.name}",
@@ -50,4 +56,5 @@ def write_run_report(run_dir: str | Path) -> Path:
         history=history,
         images=images,
         notes=notes,
+        sections=sections,
     )

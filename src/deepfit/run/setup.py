@@ -177,5 +177,6 @@ def build_trainer(
         augment=augmentation(configs[0], splits, device),
         engine=t.engine,
         drop_last=t.drop_last,
+        probe_every=t.probe_every,
         **options,
     )

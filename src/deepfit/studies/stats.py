@@ -29,7 +29,10 @@ def summarize(values: Sequence[float]) -> dict[str, float]:
     if n == 0:
         return {"n": 0, "mean": math.nan, "std": math.nan, "ci95": math.nan}
     mean = sum(xs) / n
-    std = math.sqrt(sum((x - mean) ** 2 for x in xs) / (n - 1)) if n > 1 else math.nan
+    if n > 1 and max(xs) == min(xs):  # equal values (runs trained in one group share their epoch time)
+        std = 0.0
+    else:
+        std = math.sqrt(sum((x - mean) ** 2 for x in xs) / (n - 1)) if n > 1 else math.nan
     ci = t_critical(n - 1) * std / math.sqrt(n) if n > 1 else math.nan
     return {"n": n, "mean": mean, "std": std, "ci95": ci}
 

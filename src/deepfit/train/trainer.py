@@ -44,7 +44,8 @@ class Trainer:
         seed: the shuffling seed, one per member (an int for one model).
         engine: `auto`, `eager`, `compile` or `graph` (train/backends.py); `engine_used` says what ran.
         probe_every: steps between probe events (when a callback listens to them); there is one before the
-            first step and one at the end of every epoch too.
+            first step and one at the end of every epoch too. Each sees the first `probe_size` training samples
+            (128: a probe costs about four training steps, so every 100 steps is about 4% of an epoch).
         drop_last: leave out the short last batch of each epoch instead of padding it.
         initial_epoch, initial_step, history: where training starts, to continue another Trainer's run
             (Keras's `initial_epoch`); a single model only.
@@ -69,6 +70,7 @@ class Trainer:
         augment: Any = None,
         engine: str = "auto",
         probe_every: int = 100,
+        probe_size: int = 128,
         drop_last: bool = False,
         initial_epoch: int = 0,
         initial_step: int = 0,
@@ -83,7 +85,7 @@ class Trainer:
         self.device = torch.device(device)
         self.objective = objective
         self.batch_size, self.eval_batch_size = batch_size, eval_batch_size
-        self.log_every_steps, self.probe_every = log_every_steps, probe_every
+        self.log_every_steps, self.probe_every, self.probe_size = log_every_steps, probe_every, probe_size
         self.engine, self.drop_last = engine, drop_last
         self.engine_used: str | None = None
         self.group = Group(models, objective, rules, self.device, augment=augment)
@@ -245,9 +247,9 @@ class Trainer:
 
     # -- probes ------------------------------------------------------------------------------------------
 
-    def _probe_batch(self, train: TensorData, size: int = 256) -> tuple[Tensor, Tensor]:
-        """A fixed batch for probes: the first `size` training samples."""
-        return train.x[:size], train.y[:size]
+    def _probe_batch(self, train: TensorData) -> tuple[Tensor, Tensor]:
+        """A fixed batch for probes: the first `probe_size` training samples."""
+        return train.x[: self.probe_size], train.y[: self.probe_size]
 
     def _probe(self, batch: tuple[Tensor, Tensor]) -> None:
         with self.probing():
