@@ -129,8 +129,12 @@ def test_train_with_diagnose_prints_findings_once_and_reports_them(tmp_path, cap
     assert main(args) == 0
     out = capsys.readouterr().out
     (run,) = (tmp_path / "r").iterdir()
+    assert main(["doctor", str(run)]) == 0 and "lr_too_low" in capsys.readouterr().out
     names = [f["name"] for f in json.loads((run / "diagnosis.json").read_text())["findings"]]
     assert "lr_too_low" in names
     assert out.count("doctor, epoch") == len(names)  # each finding once, when it first appeared
     assert all(out.count(f": {name}: ") == 1 for name in names)
     assert "Doctor" in (run / "report.html").read_text()
+    (run / "diagnosis.json").unlink()
+    assert main(["doctor", str(run)]) == 2
+    assert "has no doctor probes" in capsys.readouterr().err

@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
 import tomli_w
 from rich.console import Console
-from rich.table import Table
+from rich.markup import escape
 
 from deepfit.atomic import write_text_atomic
 from deepfit.cli.options import add_run_options, config_from_args
 from deepfit.config import apply_overrides, config_from_dict, parse_override, read_toml, to_toml
 from deepfit.diagnose.doctor import DEFAULT_STEPS, Diagnosis, doctor_run, fix_run
-from deepfit.diagnose.rules import Finding
+from deepfit.errors import ConfigError
 from deepfit.presets import DEFAULT_TRAIN_PRESET
 from deepfit.report.doctor import write_doctor_report
-from deepfit.run import create_run_dir, write_json
+from deepfit.run import create_run_dir, existing_run_dir, write_json
 
 console = Console()
 
@@ -29,6 +30,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
         "statistics on a fixed batch, and the findings of the doctor's rules, ranked (docs/doctor.md). Writes "
         "diagnosis.json and doctor.html under --out (default runs/).",
     )
+    p.add_argument("run_dir", nargs="?", metavar="RUN_DIR",
+                   help="show the diagnosis of a run trained with --diagnose instead of running the doctor")
     add_run_options(p)
     p.add_argument("--steps", type=int, default=DEFAULT_STEPS, help=f"training steps, rounded up to whole epochs "
                    f"(default {DEFAULT_STEPS})")
@@ -39,6 +42,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
+    if args.run_dir is not None:
+        return show_run(Path(args.run_dir))
     cfg = config_from_args(args, default_preset=DEFAULT_TRAIN_PRESET)
     diagnosis = doctor_run(cfg, steps=args.steps, quiet=args.quiet)
     out = create_run_dir(cfg.out, "doctor")
@@ -66,24 +71,37 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     return 0
 
 
+def show_run(run_dir: Path) -> int:
+    """Print the diagnosis a run trained with `--diagnose` wrote (`diagnosis.json`)."""
+    existing_run_dir(run_dir)
+    path = run_dir / "diagnosis.json"
+    if not path.is_file():
+        raise ConfigError(f"{run_dir} has no doctor probes (no diagnosis.json): train it with --diagnose, or run "
+                          f"`deepfit doctor --config {run_dir / 'config.toml'}`")
+    findings = json.loads(path.read_text())["findings"]
+    _print(findings, f"diagnosis of {run_dir}")
+    return 0
+
+
 def show(diagnosis: Diagnosis, title: str) -> None:
-    """The findings as a ranked table in the terminal (or one line when there is none)."""
-    if diagnosis.healthy:
+    """The findings, ranked, in the terminal (or one line when there is none)."""
+    _print([f.to_dict() for f in diagnosis.findings], title)
+
+
+def _print(findings: list[dict], title: str) -> None:
+    if not findings:
         console.print(f"{title}: no finding; the doctor saw nothing wrong", highlight=False)
         return
-    table = Table(title=title, show_lines=True)
-    table.add_column("#")
-    table.add_column("finding", no_wrap=True)
-    for column in ("what", "evidence", "try", "read"):
-        table.add_column(column, overflow="fold")
-    for i, f in enumerate(diagnosis.findings, start=1):
-        table.add_row(str(i), f"{f.name} ({f.severity})", f.summary, _evidence(f),
-                      "\n".join("--set " + " --set ".join(r) for r in f.remedies), f.docs)
-    console.print(table)
-
-
-def _evidence(finding: Finding) -> str:
-    return "; ".join(f"{k} {v}" for k, v in finding.evidence.items() if not isinstance(v, list | dict))
+    lines = [f"[bold]{title}[/bold]"]
+    for i, f in enumerate(findings, start=1):
+        lines.append(f"{i}. [bold]{f['name']}[/bold] ({f['severity']}): {escape(f['summary'])}")
+        evidence = "; ".join(f"{k} {v}" for k, v in f["evidence"].items() if not isinstance(v, list | dict))
+        if evidence:
+           lines.append(f"   evidence: {escape(evidence)}")
+        for j, remedy in enumerate(f["remedies"]):
+            lines.append(f"   {'try' if j == 0 else ' or'}: " + escape(" ".join(f"--set {o}" for o in remedy)))
+        lines.append(f"   read: {f['docs']}")
+    console.print("\n".join(lines), highlight=False)
 
 
 def apply_remedy(path: str | Path, remedy: list[str]) -> None:

@@ -12,6 +12,7 @@ from rich.table import Table
 
 from deepfit import __version__
 from deepfit.data import DATASETS, locate_fashion_mnist
+from deepfit.diagnose import RULES
 from deepfit.errors import ConfigError
 from deepfit.nn import ACTIVATIONS, DROPOUTS, INITIALIZERS
 from deepfit.optim import CLIPPERS, OPTIMIZERS, PENALTIES, SCHEDULES
@@ -36,6 +37,7 @@ FAMILIES: dict[str, Registry] = {
     "studies": STUDIES,
     "pretrainers": PRETRAINERS,
     "presets": PRESETS,
+    "rules": RULES,
 }
 
 
