@@ -15,6 +15,7 @@ from deepfit.data import TensorData, from_arrays
 from deepfit.nn import ModelSpec, build_model
 from deepfit.optim import build_optimizer
 from deepfit.train import EarlyStopping, Trainer, UpdateRule, objective_for
+from deepfit.train.engine import Group
 
 N, BATCH = 230, 32  # 7 whole batches and a short one of 6
 
@@ -184,6 +185,37 @@ def test_a_model_with_its_own_forward_trains_the_short_batch_as_torch_does():
     _close(ours, ref)
 
 
+def test_the_functional_step_is_the_autograd_step():
+    """`Group.functional_step` (torch.func.grad over the flat tensors, what `compile` traces as one graph)
+    updates weights, batch-norm statistics, optimizer state and sums as the autograd step does."""
+    data = _data()
+    spec = {"norm": "before", "activation": "prelu"}
+    rules = [UpdateRule("nadam", {"lr": lr}, penalty={"name": "l2", "l2": 1e-3}, clip="global_norm",
+                        clip_threshold=0.5, max_norm={"max_value": 1.5}) for lr in (0.01, 0.003)]
+    groups = []
+    for _ in range(2):
+        models = [_model(s, dropout=rate, **spec) for s, rate in ((1, 0.1), (2, 0.3))]
+        group = Group(models, objective_for("auto", "multiclass"), rules, torch.device("cpu"))
+        group.start(data, BATCH, engine="eager")
+        group.prepare_epoch([torch.Generator().manual_seed(s) for s in (1, 2)], 0, group.order.steps)
+        groups.append(group)
+    autograd, functional = groups
+    assert functional.functional
+    initial = functional.tensors.buffers.data.clone()
+    for _ in range(functional.order.steps - 1):
+        torch.manual_seed(5)  # the same dropout masks
+        autograd.train_step()
+        torch.manual_seed(5)
+        functional.functional_step(functional.active_mask())
+    for name in ("trainable", "buffers", "counters"):
+        torch.testing.assert_close(getattr(functional.tensors, name).data, getattr(autograd.tensors, name).data,
+                                   rtol=1e-6, atol=1e-6, msg=name)
+    for key, value in autograd.update.state.items():
+        torch.testing.assert_close(functional.update.state[key], value, rtol=1e-6, atol=1e-6, msg=key)
+    torch.testing.assert_close(functional.sums, autograd.sums)
+    assert not torch.equal(functional.tensors.buffers.data, initial)  # the forward pass moved the statistics
+
+
 def test_compiled_steps_train_as_the_eager_ones():
     data = _data()
     eager = _engine([1, 2], "nadam", [{"lr": 0.01}, {"lr": 0.003}], 2, data, norm="before")
@@ -193,6 +225,7 @@ def test_compiled_steps_train_as_the_eager_ones():
                        engine="compile")
     compiled.fit(data, epochs=2)
     assert compiled.engine_used == "compile"
+    assert compiled.group._step.whole  # one graph: batch, forward, gradient, update
     for a, b in zip(eager.models, compiled.models, strict=True):
         _close(a, b, tol=1e-5)
 

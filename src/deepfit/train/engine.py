@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import torch
@@ -28,6 +28,7 @@ from deepfit.train.update import Update, UpdateRule
 
 Tensor = torch.Tensor
 Augment = Any  # (batch, *sample_shape) -> same; data/augment.py
+TensorsByName = Callable[[str], Tensor]  # a (K, *shape) parameter or buffer of every member by name
 
 # autograd warns once that a gradient's layout differs from its parameter's: each member's parameters are
 # strided views of a (K, N) row, and their gradients are gathered into one (K, N) tensor anyway.
@@ -150,18 +151,19 @@ class Group:
         grads = torch.autograd.grad(total, self.leaves)
         self.apply_(grads, stats, self.active_mask())
 
-    def forward_loss(self, idx: Tensor, w: Tensor) -> tuple[Tensor, Tensor]:
+    def forward_loss(self, idx: Tensor, w: Tensor, tensors: TensorsByName | None = None) -> tuple[Tensor, Tensor]:
         """The differentiable total of the members' losses and their per-member statistics (K, m).
 
         Statistics: the sum of the batch's per-sample losses, its hits (classification), its penalty
-        weighted by the batch size, and whether the loss is finite.
+        weighted by the batch size, and whether the loss is finite. `tensors` gives the stacked net its
+        parameters and buffers by name (the functional step's views); None reads the group's own.
         """
         k, b = idx.shape
         x = self.x.index_select(0, idx.reshape(-1))  # (K * batch, *sample_shape)
         y = self.y.index_select(0, idx.reshape(-1))
         if self.augment is not None:
             x = self.augment(x)  # training batches only, on the device
-        out = self._train_forward(x.view(k, b, *x.shape[1:]), w)  # (K, batch, outputs)
+        out = self._train_forward(x.view(k, b, *x.shape[1:]), w, tensors)  # (K, batch, outputs)
         per = self.objective.loss(out.flatten(0, 1), y).view(k, b)  # (K, batch)
         n = w.sum()
         loss_sum = (per * w).sum(1)  # (K,)
@@ -169,23 +171,51 @@ class Group:
         stats = [loss_sum.detach()]
         if self.objective.hits is not None:
             stats.append((self.objective.hits(out.detach().flatten(0, 1), y).view(k, b) * w).sum(1))
-        penalty = self.update.penalty()
+        penalty = self.update.penalty(tensors)
         if penalty is not None:
             loss = loss + penalty
             stats.append(penalty.detach() * n)
         stats.append((~torch.isfinite(loss_sum.detach())).to(loss_sum.dtype))
         return loss.sum(), torch.stack(stats, dim=1)
 
-    def _train_forward(self, x: Tensor, w: Tensor) -> Tensor:
+    def _train_forward(self, x: Tensor, w: Tensor, tensors: TensorsByName | None = None) -> Tensor:
         if self.net is not None:
-            return self.net(x, Pass(True, w, self.active_mask()))
+            return self.net(x, Pass(True, w, self.active_mask(), tensors))
         return self.models[0](x[0]).unsqueeze(0)
+
+    @property
+    def functional(self) -> bool:
+        """True when `functional_step` can run: a stacked net without augmentation (whose random source, a
+        `torch.Generator`, a compiled graph cannot take)."""
+        return self.net is not None and self.augment is None
+
+    def functional_step(self, active: Tensor | None) -> None:
+        """One step as a pure function of the flat tensors: the gradient by `torch.func.grad` instead of the
+        autograd engine, so that `torch.compile` traces batch, forward, backward and update as one graph.
+
+        The same arithmetic as `train_step`; batch-norm statistics, which the forward pass updates, are
+        views of the flat buffers passed in (a transformed function may only change its inputs).
+        """
+        idx, w = self.order.batch(self.pos)
+        t = self.tensors
+
+        def loss(trainable: Tensor, buffers: Tensor, counters: Tensor) -> tuple[Tensor, Tensor]:
+            views = dict(self._views)  # frozen parameters as they are
+            for flat, source in ((t.trainable, trainable), (t.buffers, buffers), (t.counters, counters)):
+                views.update(zip((s.name for s in flat.segments), flat.split(source), strict=True))
+            return self.forward_loss(idx, w, views.__getitem__)
+
+        grads, stats = torch.func.grad(loss, has_aux=True)(t.trainable.data, t.buffers.data, t.counters.data)
+        self._apply_flat(grads, stats, active)
 
     def apply_(self, grads: Sequence[Tensor], stats: Tensor, active: Tensor | None) -> None:
         """Update every member from its gradients and add this step's statistics to the epoch's sums."""
+        self._apply_flat(torch.cat([gr.reshape(self.k, -1) for gr in grads], dim=1), stats, active)
+
+    def _apply_flat(self, grads: Tensor, stats: Tensor, active: Tensor | None) -> None:
+        """`apply_` with the gradients as one (K, N) tensor, in the order of the trainable buffer."""
         with torch.no_grad():
-            g = torch.cat([gr.reshape(self.k, -1) for gr in grads], dim=1)  # (K, N)
-            clip = self.update.apply_(g, self.pos, active)
+            clip = self.update.apply_(grads, self.pos, active)
             self.sums.add_(stats if clip is None else torch.cat([stats, clip], dim=1))
             self.pos.add_(1)
 

@@ -40,11 +40,14 @@ class NotStackable(Exception):
 @dataclass
 class Pass:
     """What one forward pass needs besides its input: training or evaluation, the per-sample weights of the
-    batch (batch,) (None: every sample counts), and which members may update batch-norm statistics (K, 1)."""
+    batch (batch,) (None: every sample counts), which members may update batch-norm statistics (K, 1), and
+    where this pass reads its (K, *shape) parameters and buffers by name (None: the net's own `tensor`; a
+    functional step gives views of the tensors it differentiates and updates)."""
 
     train: bool
     weight: Tensor | None = None
     active: Tensor | None = None
+    tensors: Callable[[str], Tensor] | None = None
 
 
 # (x, shared, pass) -> (y, shared): x is (K, features, batch), or (batch, features) seen by every member (`shared`)
@@ -66,10 +69,13 @@ class StackedNet:
         if names and isinstance(layers[0].get(names[0]), nn.Flatten):
             _check_flatten(layers[0][names[0]])
             self.flatten, names = True, names[1:]  # the inputs are flattened on the way in
-        self.ops: list[Op] = [self._op(name, [m.get(name) for m in layers], tensor) for name in names]
+        self.ops: list[Op] = [self._op(name, [m.get(name) for m in layers]) for name in names]
+        self.tensor = tensor
 
     def __call__(self, x: Tensor, p: Pass, *, shared: bool = False) -> Tensor:
         """(K, batch, outputs) for inputs (K, batch, ...), or (batch, ...) seen by every member (`shared`)."""
+        if p.tensors is None:
+            p = Pass(p.train, p.weight, p.active, self.tensor)
         if self.flatten:
             x = x.flatten(1) if shared else x.flatten(2)
         if not shared:
@@ -78,7 +84,7 @@ class StackedNet:
             x, shared = op(x, shared, p)
         return (_per_member(x, self.k) if shared else x).transpose(1, 2)  # (K, batch, outputs)
 
-    def _op(self, name: str, modules: list[nn.Module | None], tensor: Callable[[str], Tensor]) -> Op:
+    def _op(self, name: str, modules: list[nn.Module | None]) -> Op:
         present = [m for m in modules if m is not None]
         kinds = {type(m) for m in present}
         if len(present) < len(modules) and not kinds <= set(_DROPOUT):
@@ -87,15 +93,15 @@ class StackedNet:
             raise NotStackable(f"layer {name!r} has different types in different members: {sorted(map(str, kinds))}")
         first = present[0]
         if isinstance(first, nn.Linear):
-            return _linear(tensor(f"{name}.weight"), tensor(f"{name}.bias") if first.bias is not None else None)
+            return _linear(name, self.k, first)
         if isinstance(first, nn.BatchNorm1d):
-            return _batchnorm(name, present, tensor)
+            return _batchnorm(name, present)
         if isinstance(first, _DROPOUT):
             rates = [0.0 if m is None else float(m.p) for m in modules]
             kind = _alpha_dropout if isinstance(first, nn.AlphaDropout) else _dropout
             return kind(rates, self.device)
         if isinstance(first, nn.PReLU):
-            return _prelu(tensor(f"{name}.weight"))
+            return _prelu(f"{name}.weight")
         if isinstance(first, nn.RReLU):
             if len({(m.lower, m.upper) for m in present}) > 1:
                 raise NotStackable(f"layer {name!r}: members differ in RReLU's range")
@@ -126,21 +132,23 @@ def _check_flatten(module: nn.Module) -> None:
         raise NotStackable("Flatten other than Flatten(1, -1) cannot be stacked")
 
 
-def _linear(weight: Tensor, bias: Tensor | None) -> Op:
-    k, out, inp = weight.shape
+def _linear(name: str, k: int, first: nn.Linear) -> Op:
+    out, inp = first.out_features, first.in_features
+    weight, bias = f"{name}.weight", f"{name}.bias" if first.bias is not None else None
 
     def op(x: Tensor, shared: bool, p: Pass) -> tuple[Tensor, bool]:
+        w, b = p.tensors(weight), None if bias is None else p.tensors(bias)  # (K, out, in), (K, out)
         if shared:  # (batch, in): one matrix product against every member's kernel
-            y = x @ weight.reshape(k * out, inp).t()  # (batch, K * out)
+            y = x @ w.reshape(k * out, inp).t()  # (batch, K * out)
             y = y.view(x.shape[0], k, out).permute(1, 2, 0)  # (K, out, batch)
-            return (y + bias.unsqueeze(2) if bias is not None else y), False
+            return (y + b.unsqueeze(2) if b is not None else y), False
         # (K, out, in) @ (K, in, batch): the kernel's gradient comes out laid out as the kernel
-        return (torch.bmm(weight, x) if bias is None else torch.baddbmm(bias.unsqueeze(2), weight, x)), False
+        return (torch.bmm(w, x) if b is None else torch.baddbmm(b.unsqueeze(2), w, x)), False
 
     return op
 
 
-def _batchnorm(name: str, modules: list[nn.Module], tensor: Callable[[str], Tensor]) -> Op:
+def _batchnorm(name: str, modules: list[nn.Module]) -> Op:
     """Batch norm per member (Ioffe & Szegedy 2015), as `nn.BatchNorm1d` on each member's own batch.
 
     ```
@@ -158,13 +166,13 @@ def _batchnorm(name: str, modules: list[nn.Module], tensor: Callable[[str], Tens
     if len({held_in_eval(m) for m in modules}) > 1:
         raise NotStackable(f"layer {name!r}: batch norm is frozen in some members only")
     frozen = held_in_eval(first)  # transfer.freeze holds a frozen layer's batch norm in evaluation mode
-    # views of the parameters are taken inside the pass: one taken once would tie every step to one graph
-    gamma = tensor(f"{name}.weight") if first.affine else None  # (K, C)
-    beta = tensor(f"{name}.bias") if first.affine else None
-    mean_, var_ = tensor(f"{name}.running_mean"), tensor(f"{name}.running_var")  # (K, C)
-    tracked = tensor(f"{name}.num_batches_tracked")  # (K,)
+    affine = first.affine
 
     def op(x: Tensor, shared: bool, p: Pass) -> tuple[Tensor, bool]:
+        gamma = p.tensors(f"{name}.weight") if affine else None  # (K, C)
+        beta = p.tensors(f"{name}.bias") if affine else None
+        mean_, var_ = p.tensors(f"{name}.running_mean"), p.tensors(f"{name}.running_var")  # (K, C)
+        tracked = p.tensors(f"{name}.num_batches_tracked")  # (K,)
         if shared:
             x = _per_member(x, mean_.shape[0])
         if p.train and not frozen:  # x: (K, C, batch)
@@ -242,10 +250,11 @@ def _alpha_dropout(rates: list[float], device: torch.device) -> Op:
     return op
 
 
-def _prelu(weight: Tensor) -> Op:
+def _prelu(weight: str) -> Op:
     def op(x: Tensor, shared: bool, p: Pass) -> tuple[Tensor, bool]:
-        x = _per_member(x, weight.shape[0]) if shared else x
-        return torch.where(x >= 0, x, weight.unsqueeze(2) * x), False  # slopes (K, units or 1, 1)
+        slopes = p.tensors(weight)  # (K, units or 1)
+        x = _per_member(x, slopes.shape[0]) if shared else x
+        return torch.where(x >= 0, x, slopes.unsqueeze(2) * x), False
 
     return op
 

@@ -152,7 +152,7 @@ class Update:
         }
         l1, l2 = (torch.tensor(factors[w], device=self.device) if any(map(any, factors[w])) else None
                   for w in ("l1", "l2"))  # (K, terms)
-        return lambda: stacked_penalty([weight(name) for name, _ in terms], l1, l2)
+        return lambda tensors=None: stacked_penalty([(tensors or weight)(name) for name, _ in terms], l1, l2)
 
     def _names(self) -> set[str]:
         t = self.tensors
@@ -240,9 +240,10 @@ class Update:
     def has_penalty(self) -> bool:
         return self._penalty is not None
 
-    def penalty(self) -> Tensor | None:
-        """Each member's weight penalty (K,), differentiable, or None when no member has one."""
-        return None if self._penalty is None else self._penalty()
+    def penalty(self, tensors: Callable[[str], Tensor] | None = None) -> Tensor | None:
+        """Each member's weight penalty (K,), differentiable, or None when no member has one; `tensors` gives
+        the (K, *shape) weights by name where a functional step differentiates its own views of them."""
+        return None if self._penalty is None else self._penalty(tensors)
 
     def apply_(self, grads: Tensor, pos: Tensor, active: Tensor | None) -> Tensor | None:
         """Clip `grads` (K, N), update every lr group with its column `pos` of the tables, apply the
