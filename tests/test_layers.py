@@ -18,7 +18,9 @@ ALLOWED = {
     "pretrain": {"run", "train", "data", "nn", "optim", "transfer", "config"},
     "diagnose": {"run", "train", "data", "nn", "optim", "transfer", "config"},
     "report": {"data", "nn", "optim", "config"},
-    "studies": {"run", "train", "data", "nn", "optim", "transfer", "pretrain", "diagnose", "report", "config"},
+    "studies": {
+        "run", "train", "data", "nn", "optim", "transfer", "pretrain", "diagnose", "report", "config", "presets",
+    },
     "config": {"nn", "optim"},
     "presets": set(),
 }

@@ -74,6 +74,17 @@ def test_cached_stage_one_gives_the_same_model_as_uncached(norm):
         torch.testing.assert_close(b.state_dict()[k], v, rtol=1e-4, atol=1e-5)
 
 
+def test_a_run_that_ends_frozen_on_cached_features_evaluates_the_whole_model():
+    a, b = _model(), _model()
+    cached = _fit(a, epochs=2, cache_features=True, unfreeze="none")
+    plain = _fit(b, epochs=2, cache_features=False, unfreeze="none")
+    assert cached.model is a and len(cached.history) == 2 and cached.step == plain.step
+    s = _splits()
+    want = plain.group.evaluate(s.test, 64)
+    got = cached.group.evaluate(s.test, 64)  # raw inputs, through the frozen layers and the trained head
+    assert got[0]["loss"] == pytest.approx(want[0]["loss"], rel=1e-4)
+
+
 def _saved(tmp_path, splits, hidden=(16, 8)):
     torch.manual_seed(0)
     spec = ModelSpec(input_shape=tuple(splits.input_shape), num_outputs=3, hidden=list(hidden))

@@ -43,6 +43,7 @@ def test_runs_that_differ_only_in_member_numbers_share_a_group(other):
         "model.hidden=[10]",
         "model.norm=before",
         "model.activation=prelu",
+        "model.activation=rrelu",
         "model.dropout_kind=alpha",
         "train.batch_size=64",
         "train.epochs=3",

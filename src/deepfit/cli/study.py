@@ -1,27 +1,36 @@
-"""`deepfit study NAME`: run a registered study over seeds and write its table and plots."""
+"""`deepfit study NAME`: run a registered study over seeds and write its table, verdicts and plots;
+`deepfit study all` runs every study into one directory with an index; `deepfit study docs` regenerates
+docs/studies.md from study directories."""
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 
+from deepfit.atomic import write_text_atomic
 from deepfit.cli.options import add_run_options, config_from_args, data_overrides
 from deepfit.config import apply_overrides, parse_override
 from deepfit.errors import ConfigError
-from deepfit.studies import STUDIES, run_study, summary_markdown
+from deepfit.studies import STUDIES, StudyResult, run_study, summary_markdown
+from deepfit.studies.collection import chapter_order, run_all, studies_markdown
+from deepfit.studies.verdicts import verdicts_markdown
 
 console = Console()
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("study", help="run a study (see `deepfit list studies`)")
-    p.add_argument("study", metavar="NAME")
+    p.add_argument("study", metavar="NAME", help="a study (`deepfit list studies`), `all`, or `docs`")
+    p.add_argument("dirs", nargs="*", metavar="DIR",
+                   help="docs: the folders holding study directories (default docs/studies)")
     p.add_argument("--seeds", type=int, help="number of seeds per variant")
     p.add_argument("--full", action="store_true", help="the GPU-scale version (full data, more epochs)")
     p.add_argument("--variants", help="comma-separated subset of the study's variants")
+    p.add_argument("--only", help="all: comma-separated studies to run (default: every study)")
     p.add_argument("--engine", choices=["grouped", "sequential"], default="grouped",
                    help="train compatible runs at once as members of one group (default), or one at a time")
     add_run_options(p)
@@ -29,6 +38,14 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_study(args: argparse.Namespace) -> int:
+    if args.study == "docs":
+        return _docs(args)
+    if args.dirs:
+        raise ConfigError(f"study {args.study}: unexpected arguments {args.dirs}; only `study docs` takes folders")
+    if args.study == "all":
+        return _all(args)
+    if args.only:
+        raise ConfigError("--only goes with `deepfit study all`; for one study give its name")
     study = STUDIES.build(args.study)
     if args.seeds is not None and args.seeds < 1:
         raise ConfigError(f"--seeds must be >= 1, got {args.seeds}")
@@ -51,7 +68,55 @@ def cmd_study(args: argparse.Namespace) -> int:
         engine=args.engine,
     )
     console.print(summary_markdown(res), highlight=False)
-    console.print(f"study directory: {res.out_dir}", highlight=False)
+    if res.verdicts:
+        console.print(verdicts_markdown(res.verdicts), highlight=False)
+    console.print(f"study directory: {res.out_dir} (summary.md, study.html)", highlight=False)
+    return 0
+
+
+def _all(args: argparse.Namespace) -> int:
+    """Every study (or `--only`'s) into one directory, then its index; exit 1 if any study failed."""
+    if args.variants:
+        raise ConfigError("--variants names one study's variants; with `study all` use --only to choose studies")
+    names = chapter_order(STUDIES.names())
+    if args.only:
+        wanted = [n.strip() for n in args.only.split(",") if n.strip()]
+        unknown = [n for n in wanted if n not in names]
+        if unknown or not wanted:
+            raise ConfigError(f"--only: unknown studies {unknown or wanted}; choose from {names}")
+        names = chapter_order(wanted)
+    if args.seeds is not None and args.seeds < 1:
+        raise ConfigError(f"--seeds must be >= 1, got {args.seeds}")
+    config_from_args(args)
+
+    def done(name: str, res: StudyResult | None, error: str | None) -> None:
+        if error is not None:
+            console.print(f"study {name}: failed: {error}", highlight=False, markup=False)
+        elif not args.quiet and res is not None:
+            counts = ", ".join(f"{v.verdict}: {v.claim.text}" for v in res.verdicts) or "no claims"
+            console.print(f"study {name}: {res.wall_time_s:.0f} s; {counts}", highlight=False, markup=False)
+
+    root, entries, failed = run_all(
+        names, run_study, out=args.out or "studies", on_done=done, seeds=args.seeds, first_seed=args.seed or 0,
+        full=args.full, user=_user_dict(args), overrides=args.overrides, quiet=args.quiet, engine=args.engine,
+    )
+    console.print(f"{len(entries)} studies done, {len(failed)} failed; index: {root / 'index.md'}, "
+                  f"{root / 'index.html'}", highlight=False)
+    return 1 if failed else 0
+
+
+def _docs(args: argparse.Namespace) -> int:
+    """docs/studies.md (or `<--out>/studies.md`) regenerated from the study directories under DIR..."""
+    roots = [Path(d) for d in (args.dirs or ["docs/studies"])]
+    missing = [str(r) for r in roots if not r.is_dir()]
+    if missing:
+        raise ConfigError(f"study docs: no such folder {missing}; give the folders that hold study directories")
+    out = Path(args.out or "docs")
+    page = out / "studies.md"
+    text = studies_markdown(roots, relative_to=out)
+    out.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(page, text)
+    console.print(f"wrote {page}", highlight=False)
     return 0
 
 

@@ -57,6 +57,15 @@ def _table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> str:
     return f"<table>\n<thead><tr>{head}</tr></thead>\n<tbody>\n{body}\n</tbody>\n</table>"
 
 
+def _document(title: str, body: str) -> str:
+    return (
+        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        f"<title>{html.escape(title)}</title>\n<style>\n{_CSS}\n</style>\n</head>\n"
+        f"<body>\n{body}\n</body>\n</html>\n"
+    )
+
+
 def _data_uri(image: Path) -> str:
     """The image file as a data URI; the media type follows the suffix."""
     mime = _MIME_TYPES.get(image.suffix.lower())
@@ -103,13 +112,7 @@ def render_report(
     )
     parts.append(f"<h2>History ({len(history)} epochs)</h2>\n{history_html}")
     parts.append(f"<h2>Configuration</h2>\n<pre>{html.escape(config_text)}</pre>")
-    body = "\n".join(parts)
-    return (
-        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f"<title>{html.escape(title)}</title>\n<style>\n{_CSS}\n</style>\n</head>\n"
-        f"<body>\n{body}\n</body>\n</html>\n"
-    )
+    return _document(title, "\n".join(parts))
 
 
 def write_report(
@@ -142,3 +145,31 @@ def write_report(
         sections=sections,
     )
     return write_text_atomic(path, text)
+
+
+def render_page(*, title: str, sections: Sequence[tuple[str, str]],
+                images: Mapping[str, str | os.PathLike[str]] | None = None, notes: Sequence[str] | None = None) -> str:
+    """A self-contained page of headed sections (HTML bodies made by this package) and figures: the
+    page of a study or of an index of studies, in the style of the run report."""
+    parts = [f"<h1>{html.escape(title)}</h1>"]
+    if notes:
+        parts.append('<ul class="notes">' + "".join(f"<li>{html.escape(n)}</li>" for n in notes) + "</ul>")
+    parts += [f"<h2>{html.escape(heading)}</h2>\n{body}" for heading, body in sections]
+    if images:
+        parts.append("<h2>Figures</h2>\n" + _figures(images))
+    return _document(title, "\n".join(parts))
+
+
+def write_page(path: str | os.PathLike[str], *, title: str, sections: Sequence[tuple[str, str]],
+               images: Mapping[str, str | os.PathLike[str]] | None = None, notes: Sequence[str] | None = None) -> Path:
+    """Write `render_page` atomically to `path` and return it."""
+    return write_text_atomic(path, render_page(title=title, sections=sections, images=images, notes=notes))
+
+
+def paragraph_html(text: str) -> str:
+    """Escaped text as paragraphs (blank lines separate them)."""
+    return "\n".join(f"<p>{html.escape(p.strip())}</p>" for p in text.split("\n\n") if p.strip())
+
+
+def link_html(href: str, text: str) -> str:
+    return f'<a href="{html.escape(href, quote=True)}">{html.escape(text)}</a>'

@@ -94,7 +94,8 @@ def fit_staged(
     Géron's chapter keeps one rate for every layer, `lr_factor = head_lr_factor = 1`). With
     `cache_features`, stage 1 trains the layers above the frozen deterministic ones on their cached outputs
     (`transfer.feature_cache`): the same result, faster. Early stopping and checkpoints watch stage 2 only;
-    stage 1 keeps the progress bar. Returns the Trainer of the last stage.
+    stage 1 keeps the progress bar. Returns the Trainer of the last stage (over the whole model, also when
+    the run ends in a cached stage 1).
     """
     tr, epochs = cfg.transfer, cfg.train.epochs
     trainer: Trainer | None = None
@@ -103,7 +104,12 @@ def fit_staged(
         shown = [c for c in callbacks if isinstance(c, ProgressBar)]
         trainer = _fit_frozen(cfg, model, splits, device, shown, min(tr.freeze_epochs, epochs))
     if trainer is not None and trainer.epoch >= epochs:
-        return trainer
+        if trainer.model is model:
+            return trainer
+        # stage 1 trained the upper layers on cached features: the whole model, which holds those weights,
+        # answers for the run (evaluation and prediction take raw inputs)
+        return build_trainer(cfg, model, splits, device, callbacks, initial_epoch=trainer.epoch,
+                             initial_step=trainer.step, history=trainer.history)
     top = {"all": len(reused), "none": 0}.get(tr.unfreeze, tr.unfreeze)
     if not isinstance(top, int) or not 0 <= top <= len(reused):
         raise ConfigError(

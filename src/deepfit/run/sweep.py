@@ -26,8 +26,9 @@ from deepfit.run.setup import build_member, build_trainer, model_spec, resolve_d
 from deepfit.run.training import RunResult, final_metrics, run_training, warn_if_not_self_normalizing
 from deepfit.train import Callback
 
-# Per-member activations must not carry parameters of their own (their shapes would differ).
-_PARAMETRIC_ACTIVATIONS = {"prelu"}
+# Activations that cannot differ between members: PReLU carries parameters of its own (their shapes would
+# differ), RReLU draws its random slopes in one op for every member (train/stacked.py).
+_OWN_GROUP_ACTIVATIONS = {"prelu", "rrelu"}
 MAX_MEMBERS = 64  # members per group: beyond this a group's buffers grow without speeding anything up
 ENGINES = ("grouped", "sequential")
 
@@ -51,7 +52,7 @@ def group_key(cfg: RunConfig) -> str:
     activation = cfg.model.activation
     if activation is None or ACTIVATIONS.canonical(
         activation if isinstance(activation, str) else activation["name"]
-    ) not in _PARAMETRIC_ACTIVATIONS:
+    ) not in _OWN_GROUP_ACTIVATIONS:
         model["activation"] = None
     model["init"] = model["layer_init"] = None  # the weights are built per member
     dropout = model["dropout"]

@@ -4,23 +4,36 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import platform
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import torch
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from deepfit.atomic import write_text_atomic
 from deepfit.config import RunConfig, apply_overrides, config_from_dict, deep_merge, parse_override
 from deepfit.data import Splits
-from deepfit.report import markdown_table, plot_bar_with_ci, plot_metric_bands, write_csv
+from deepfit.report import (
+    markdown_table,
+    paragraph_html,
+    plot_bar_with_ci,
+    plot_metric_bands,
+    table_html,
+    write_csv,
+    write_page,
+)
 from deepfit.run import RunResult, create_run_dir, load_splits, versions
 from deepfit.run.sweep import train_groups
 from deepfit.run.training import save_run
 from deepfit.studies.spec import Study
 from deepfit.studies.stats import summarize
+from deepfit.studies.verdicts import HEADER, Verdict, judge_all, pair_rows, verdict_rows, verdicts_markdown
 
 METRICS = ("val_acc", "test_acc", "train_acc", "epochs", "epochs_to_target", "seconds_per_epoch")
 
@@ -36,6 +49,30 @@ class StudyResult:
     target: float | None = None  # the val_acc behind epochs_to_target
     wall_time_s: float | None = None  # training every run, data loading included
     engine: str = "grouped"
+    verdicts: list[Verdict] = field(default_factory=list)
+    machine: dict[str, Any] = field(default_factory=dict)  # where it ran (`machine()`), load at start and end
+
+
+def machine() -> dict[str, Any]:
+    """What a study's timings depend on: platform, CPU cores and torch threads, the accelerator, the load."""
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else math.nan
+    cuda = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
+    return {"platform": platform.platform(terse=True), "python": platform.python_version(),
+            "cpus": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
+            "torch_threads": torch.get_num_threads(), "cuda": cuda, "load_average": round(load, 2)}
+
+
+def describe_machine(m: dict[str, Any]) -> str:
+    """One line: `2 CPU cores (torch 2 threads), no GPU, load 1.3 -> 1.9`."""
+    gpu = m.get("cuda") or "no GPU"
+    load = f", load {m.get('load_average')}" + (f" -> {m['load_average_end']}" if "load_average_end" in m else "")
+    return f"{m.get('cpus')} CPU cores (torch {m.get('torch_threads')} threads), {gpu}{load}; {m.get('platform')}"
+
+
+def command_line() -> str:
+    """The command that is running, as a user would type it (`deepfit study ...` from the CLI)."""
+    name = Path(sys.argv[0]).name if sys.argv else "python"
+    return " ".join(["deepfit" if name in ("deepfit", "__main__.py") else name, *sys.argv[1:]])
 
 
 def variant_config(study: Study, variant: str, *, full: bool, user: dict[str, Any], overrides: list[str],
@@ -75,7 +112,7 @@ def run_study(
     if study.run is not None:  # a study with its own runner (e.g. one that trains a source model first)
         return study.run(study, seeds=seeds, first_seed=first_seed, full=full, user=user, overrides=overrides,
                          out=out, quiet=quiet, console=console, engine=engine)
-    seeds = seeds or study.seeds
+    seeds = seeds or (study.full_seeds if full else study.seeds)
     console = console or Console(stderr=True)
     configs = {(v, s): variant_config(study, v, full=full, user=user or {}, overrides=overrides or [], seed=s)
                for v in study.variants for s in range(first_seed, first_seed + seeds)}
@@ -94,6 +131,7 @@ def run_study(
     records: dict[str, list[Any]] = {}
     results: list[RunResult | None] = [None] * len(keys)
     target = study.target if full or study.reduced_target is None else study.reduced_target
+    where = machine()
     start = time.perf_counter()
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=console, disable=quiet) as progress:
@@ -118,8 +156,10 @@ def run_study(
         if study.probe is not None:
             records.setdefault(variant, []).append(_probe_record(result, type(study.probe())))
     summary = summarize_runs(runs, list(study.variants))
-    res = StudyResult(study, runs, summary, histories, out_dir, records, target,
-                      wall_time_s=time.perf_counter() - start, engine=engine)
+    wall = time.perf_counter() - start
+    where["load_average_end"] = machine()["load_average"]
+    res = StudyResult(study, runs, summary, histories, out_dir, records, target, wall_time_s=wall, engine=engine,
+                      verdicts=judge_all(study.claims, runs), machine=where)
     if out_dir is not None:
         write_study(res, configs)
     return res
@@ -161,6 +201,11 @@ def summarize_runs(runs: list[dict[str, Any]], variants: list[str]) -> list[dict
 
 def summary_markdown(res: StudyResult) -> str:
     """The results table: `mean ± std [95% CI]` per metric and variant."""
+    return markdown_table(summary_rows(res))
+
+
+def summary_rows(res: StudyResult) -> list[dict[str, Any]]:
+    """The results table's rows, formatted: `mean ± std [95% CI]` per metric and variant."""
     metrics = [m for m in ("val_acc", "test_acc", "train_acc", "val_loss", "epochs", "epochs_to_target",
                            "seconds_per_epoch", *res.study.metrics) if f"{m}_mean" in res.summary[0]]
     table = []
@@ -173,7 +218,7 @@ def summary_markdown(res: StudyResult) -> str:
             if m == "epochs_to_target":
                 out["reached"] = f"{int(row['reached_target'])}/{row['seeds']}"
         table.append(out)
-    return markdown_table(table)
+    return table
 
 
 def write_study(res: StudyResult, configs: dict[tuple[str, int], RunConfig]) -> None:
@@ -191,16 +236,28 @@ def write_study(res: StudyResult, configs: dict[tuple[str, int], RunConfig]) -> 
                "group's epoch (see runs.csv, `members`)")
     if res.wall_time_s is not None:
         md += f"\n\nwall time {res.wall_time_s:.0f} s ({res.engine})"
+        if res.machine:
+            md += f" on {describe_machine(res.machine)}"
+    md += f"\n\ncommand: `{command_line()}`"
     md += "\n\n"
-    write_text_atomic(out / "summary.md", md + summary_markdown(res) + "\n")
+    verdicts = verdicts_markdown(res.verdicts)
+    write_text_atomic(out / "summary.md", md + summary_markdown(res) + "\n" + (f"\n{verdicts}\n" if verdicts else ""))
     evidence = {"study": res.study.name, "claim": res.study.claim, "versions": versions(),
                 "time": time.strftime("%Y-%m-%d %H:%M:%S"), "wall_time_s": res.wall_time_s, "engine": res.engine,
+                "command": command_line(), "machine": res.machine, "verdicts": [v.as_dict() for v in res.verdicts],
                 "configs": {f"{v}/seed{s}": c.model_dump(mode="json") for (v, s), c in configs.items()}}
     write_text_atomic(out / "study.json", json.dumps(evidence, indent=2))
     if res.records:
         write_text_atomic(out / "probes.json", json.dumps(res.records))
     if res.study.report is not None:
         res.study.report(res, out / "plots")
+    _plot_study(res)
+    write_study_page(res)
+
+
+def _plot_study(res: StudyResult) -> None:
+    out = res.out_dir
+    assert out is not None
     for metric in ("val_acc", "val_loss", "loss"):
         if any(metric in r for h in res.histories.values() for run in h for r in run):
             plot_metric_bands(res.histories, metric, out / "plots" / f"{metric}.png",
@@ -211,3 +268,23 @@ def write_study(res: StudyResult, configs: dict[tuple[str, int], RunConfig]) -> 
                              [r[f"{metric}_ci95"] for r in res.summary], out / "plots" / f"{metric}_bar.png",
                              ylabel=metric, title=f"{res.study.name}: {metric} (mean, 95% CI)")
             break
+
+
+def write_study_page(res: StudyResult) -> Path:
+    """`study.html`: the claim, where and how it ran, the results and verdict tables, and every plot."""
+    out = res.out_dir
+    assert out is not None
+    notes = [f"command: {command_line()}"]
+    if res.wall_time_s is not None:
+        notes.append(f"wall time {res.wall_time_s:.0f} s ({res.engine})"
+                     + (f" on {describe_machine(res.machine)}" if res.machine else ""))
+    sections = [("Claim", paragraph_html(res.study.claim)),
+                ("Results (mean ± std [95% CI half-width] over seeds)", table_html(summary_rows(res)))]
+    if res.verdicts:
+        sections.append(("Verdicts", paragraph_html(HEADER) + table_html(verdict_rows(res.verdicts))))
+        for v in res.verdicts:
+            if v.claim.kind == "ordering":
+                sections.append((f"Pairs of the ordering: {v.claim.text}", table_html(pair_rows(v))))
+    images = {p.stem.replace("_", " "): p for p in sorted((out / "plots").glob("*.png"))}
+    return write_page(out / "study.html", title=f"study {res.study.name}", sections=sections, images=images,
+                      notes=notes)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from deepfit.registry import Registry
+from deepfit.studies.verdicts import Claim
 
 
 @dataclass(frozen=True)
@@ -15,7 +16,8 @@ class Study:
     """A declarative comparison run over `variants` x `seeds`.
 
     `base` and each variant are nested config dicts (as in a TOML file); `reduced` holds the overrides
-    that make the default run fit 2 CPU cores in a few minutes, and `full` those of the GPU-scale version.
+    that make the default run fit 2 CPU cores in a few minutes, and `full` those of the chapter's own setting
+    (full data; `full_seeds` seeds, `seeds` for the reduced run).
     `target` is the validation accuracy whose first epoch is reported as `epochs_to_target`; `reduced_target`,
     when given, replaces it in the reduced run (a lower bar that a few epochs on a subset can reach).
     `evaluate`, when given, receives each run's `RunResult` (trainer and splits included) and returns extra
@@ -26,6 +28,7 @@ class Study:
     `seed_config`, when given, maps a seed to config overrides merged into that seed's runs (e.g. a
     different data sample per seed). `run`, when given, replaces the variants x seeds loop: `run_study`
     calls `run(study, **its keyword arguments)` (e.g. to train a source model first, studies/sourced.py).
+    `claims` are the claim's testable statements, each given a verdict from the runs (studies/verdicts.py).
     """
 
     name: str
@@ -33,6 +36,7 @@ class Study:
     base: dict[str, Any]
     variants: dict[str, dict[str, Any]]
     seeds: int = 3
+    full_seeds: int = 5
     reduced: dict[str, Any] = field(default_factory=dict)
     full: dict[str, Any] = field(default_factory=dict)
     target: float | None = None
@@ -43,6 +47,7 @@ class Study:
     report: Callable[[Any, Any], None] | None = None
     seed_config: Callable[[int], dict[str, Any]] | None = None
     run: Callable[..., Any] | None = None
+    claims: tuple[Claim, ...] = ()
 
     def __post_init__(self) -> None:
         # A claim taken from a docstring keeps its indentation; the summary shows it as a paragraph.

@@ -8,6 +8,7 @@ from typing import Any
 
 from deepfit.report import plot_metric_bands
 from deepfit.studies.spec import STUDIES, Study
+from deepfit.studies.verdicts import better
 
 
 def divergence(result: Any) -> dict[str, float]:
@@ -31,7 +32,9 @@ def clipping() -> Study:
     """Claim: at a learning rate where plain SGD diverges (NaN loss), clipping by global norm keeps
     training stable because it keeps the gradient's direction, while clipping by value (threshold 1.0)
     can change the direction (Pascanu et al. 2013; Géron, ch. 11). `diverged` is the fraction of seeds
-    whose final training loss is not finite; their accuracies are reported as measured."""
+    whose final training loss is not finite; their accuracies are reported as measured. The chapter gives
+    no figure; `--full` trains 10 hidden layers of 100 ReLU units on all 55,000 images, SGD with
+    momentum 0.9 at lr 0.1, batch 32, 5 epochs."""
     return Study(
         name="clipping",
         claim=inspect.cleandoc(clipping.__doc__ or ""),
@@ -52,4 +55,10 @@ def clipping() -> Study:
         evaluate=divergence,
         metrics=("diverged",),
         report=plot_clipping,
+        claims=(
+            better("clipping by global norm diverges less often than no clipping", "global_norm", "none",
+                   metric="diverged"),
+            better("clipping by global norm trains better than no clipping", "global_norm", "none"),
+            better("clipping by global norm trains better than clipping by value", "global_norm", "value"),
+        ),
     )

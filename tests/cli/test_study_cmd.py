@@ -1,0 +1,52 @@
+"""`deepfit study all` and `deepfit study docs` end to end on a sliver of Fashion-MNIST."""
+
+import json
+import re
+
+import pytest
+
+from deepfit.cli.main import main
+from deepfit.studies import STUDIES
+from deepfit.studies.collection import CHAPTER_ORDER, chapter_order
+
+TINY = ["--subset", "200", "--set", "data.valid=100", "--epochs", "1", "--seeds", "2", "--quiet"]
+
+
+def test_every_registered_study_has_a_place_in_the_chapter_order():
+    assert sorted(CHAPTER_ORDER) == STUDIES.names()
+    assert chapter_order(["zz", "guidelines", "reference", "aa"]) == ["reference", "guidelines", "aa", "zz"]
+
+
+def test_study_all_writes_an_index_and_study_docs_a_page_from_it(tmp_path, capsys):
+    out = tmp_path / "studies"
+    code = main(["study", "all", "--only", "clipping,reference", "--out", str(out), *TINY])
+    assert code == 0
+    (root,) = out.iterdir()
+    index = (root / "index.md").read_text()
+    # run and listed in the chapter's order, whatever the order of --only
+    assert re.search(r"2 studies.*\| reference \|.*reference-[0-9-]+/study.html.*\| clipping \|", index, re.S)
+    assert re.search(r'href="clipping-[0-9-]+/study.html"', (root / "index.html").read_text())
+    (ref_dir,) = root.glob("reference-*")
+    reference = json.loads((ref_dir / "study.json").read_text())
+    assert reference["verdicts"] and reference["machine"]["cpus"] >= 1
+
+    docs = tmp_path / "docs"
+    assert main(["study", "docs", str(out), "--out", str(docs)]) == 0
+    page = (docs / "studies.md").read_text()
+    # chapter order: the reference net before clipping; links relative to the page's folder
+    assert page.index("\n## reference") < page.index("\n## clipping")
+    assert "](../studies/all-" in page and reference["verdicts"][0]["claim"] in page
+    capsys.readouterr()
+
+
+def test_study_all_rejects_an_unknown_study_and_docs_a_missing_folder(tmp_path, capsys):
+    assert main(["study", "all", "--only", "nosuch", "--out", str(tmp_path)]) == 2
+    assert "unknown studies ['nosuch']" in capsys.readouterr().err
+    assert main(["study", "docs", str(tmp_path / "missing")]) == 2
+    assert "no such folder" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv", [["study", "reference", "extra"], ["study", "reference", "--only", "x"]])
+def test_study_options_that_belong_to_another_form_are_refused(argv, capsys):
+    assert main(argv) == 2
+    assert capsys.readouterr().err.strip()
