@@ -39,7 +39,7 @@ def test_train_writes_every_run_file_then_evaluate_and_predict(tmp_path, capsys,
         "metrics.json",
         "model.safetensors",
         "model.json",
-        "checkpoint/state.pt",
+        "checkpoint/state.json",
         "plots/learning_curves.png",
         "plots/confusion_matrix.png",
         "report.html",
@@ -166,7 +166,7 @@ def test_resume_from_a_damaged_checkpoint_is_reported(tmp_path, capsys, blobs_np
         == 0
     )
     (run,) = (tmp_path / "runs").iterdir()
-    (run / "checkpoint" / "state.pt").write_bytes(b"garbage")
+    (run / "checkpoint" / "state.json").write_bytes(b"garbage")
     code, _, err = _run(capsys, "train", "--resume", str(run), "--quiet")
     assert code == 2 and "damaged checkpoint" in err
 
