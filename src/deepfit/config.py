@@ -403,6 +403,8 @@ def config_from_dict(data: dict[str, Any], *, source: str = "config") -> RunConf
         return RunConfig.model_validate(data)
     except ValidationError as exc:
         raise _format_validation_error(exc, source) from None
+    except (ArithmeticError, TypeError) as exc:  # raised inside a validator, which pydantic does not wrap
+        raise ConfigError(f"{source}: a value cannot be used ({type(exc).__name__}: {exc})") from None
 
 
 def read_toml(path: str | Path) -> dict[str, Any]:
@@ -413,7 +415,7 @@ def read_toml(path: str | Path) -> dict[str, Any]:
             return tomllib.load(f)
     except FileNotFoundError:
         raise ConfigError(f"config file {str(path)!r} does not exist") from None
-    except tomllib.TOMLDecodeError as exc:
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:  # TOML is UTF-8 text
         raise ConfigError(f"config file {str(path)!r} is not valid TOML: {exc}") from None
 
 

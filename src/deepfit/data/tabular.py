@@ -33,6 +33,8 @@ def npz(path: str | Path | None = None) -> RawDataset:
             f"{path}: expected arrays x_train and y_train (and x_test with y_test, or neither), found keys: {found}"
         )
     names = arrays.get("class_names")
+    if names is not None and names.ndim != 1:
+        raise DataError(f"{path}: class_names must be a 1-D array of names, found shape {names.shape}")
     return RawDataset(
         arrays["x_train"],
         arrays["y_train"],
@@ -50,6 +52,13 @@ def csv_table(path: str | Path | None = None, label_column: str | None = None) -
     other column is a numeric feature. There is no test split: the whole table is training data.
     """
     path = _existing_file(path, "csv")
+    try:
+        return _read_csv(path, label_column)
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start}); save the table as UTF-8") from None
+
+
+def _read_csv(path: Path, label_column: str | None) -> RawDataset:
     header = _header(path)
     if label_column is not None and label_column not in header:
         raise DataError(f"{path}: no column named {label_column!r}; columns: {', '.join(header)}")

@@ -12,7 +12,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from deepfit.atomic import atomic_path, write_text_atomic
-from deepfit.errors import CheckpointError
+from deepfit.errors import CheckpointError, ConfigError
 from deepfit.nn.build import ModelSpec, build_model
 
 FORMAT = "deepfit.model"
@@ -55,18 +55,29 @@ def load_model(
         meta = json.loads(meta_path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise CheckpointError(f"{meta_path}: not valid JSON ({exc})") from None
-    if meta.get("format") != FORMAT:
-        raise CheckpointError(f"{meta_path}: format {meta.get('format')!r}, expected {FORMAT!r}")
-    spec = ModelSpec.from_dict(meta["spec"])
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        found = meta.get("format") if isinstance(meta, dict) else f"a JSON {type(meta).__name__}"
+        raise CheckpointError(f"{meta_path}: format {found!r}, expected {FORMAT!r}")
+    spec, model = _build(meta, meta_path)
     try:
         tensors = load_file(str(weights_path))
     except (SafetensorError, OSError, ValueError) as exc:
         raise CheckpointError(f"{weights_path}: unreadable weights ({exc})") from None
     extra = {k.removeprefix("extra."): v for k, v in tensors.items() if k.startswith("extra.")}
     state = {k: v for k, v in tensors.items() if not k.startswith("extra.")}
-    model = build_model(spec)
     try:
         model.load_state_dict(state)
     except RuntimeError as exc:
         raise CheckpointError(f"{weights_path}: weights do not fit the architecture in model.json: {exc}") from None
     return model.eval(), spec, meta, extra
+
+
+def _build(meta: dict[str, Any], meta_path: Path) -> tuple[ModelSpec, nn.Sequential]:
+    """The spec in `meta` and its network; model.json is user input, so any spec that fails to build is a
+    `CheckpointError` naming the file."""
+    try:
+        spec = ModelSpec.from_dict(meta["spec"])
+        return spec, build_model(spec)
+    except (KeyError, TypeError, ValueError, AttributeError, ArithmeticError) as exc:  # ConfigError is a ValueError
+        what = f"{type(exc).__name__}: {exc}" if not isinstance(exc, ConfigError) else str(exc)
+        raise CheckpointError(f"{meta_path}: the architecture in it cannot be built ({what})") from None
