@@ -43,6 +43,27 @@ def test_vanishing_gradients_fires_below_one_hundredth(first, fires):
     assert _fires("vanishing_gradients", record) is fires
 
 
+def test_a_gradient_that_underflows_to_zero_is_named_so():
+    finding = RULES.build("vanishing_gradients", _record([_probe(0, _grads(0.0, 0.1, 1.0, 1.0))]), {"lr": 0.01})
+    assert "zero (underflow)" in finding.summary
+
+
+@pytest.mark.parametrize(("ctx", "expected"), [
+    ({"activation": "sigmoid", "init": "glorot_uniform", "norm": "none", "hidden": [100] * 8},
+     [["model.activation=relu", "model.init=he_normal"],
+      ["model.activation=selu", "model.init=lecun_normal", "data.standardize=true"], ["model.norm=before"]]),
+    ({"activation": "relu", "init": "glorot_uniform", "norm": "none", "hidden": [100] * 8},
+     [["model.init=auto"], ["model.norm=before"]]),
+    ({"activation": "relu", "init": "he_uniform", "norm": "none", "hidden": [100] * 8}, [["model.norm=before"]]),
+    ({"activation": "selu", "init": "lecun_normal", "norm": "none", "hidden": [100] * 8},
+     [["model.hidden=[100, 100, 100, 100]"]]),
+    ({"activation": "elu", "init": "auto", "norm": "before", "hidden": [100] * 6}, [["model.hidden=[100, 100, 100]"]]),
+])
+def test_vanishing_gradients_prescribes_only_what_the_run_does_not_already_do(ctx, expected):
+    finding = RULES.build("vanishing_gradients", _record([_probe(0, _grads(1e-4, 0.1, 1.0, 1.0))]), ctx)
+    assert finding.remedies == expected
+
+
 @pytest.mark.parametrize(("first", "fires"), [(200.0, True), (50.0, False)])
 def test_exploding_gradients_fires_above_a_hundred(first, fires):
     record = _record([_probe(0, _grads(first, 10.0, 1.0, 1.0)), _probe(10, _grads(first, 10.0, 1.0, 1.0))])

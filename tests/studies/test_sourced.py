@@ -1,8 +1,9 @@
 import dataclasses
+import time
 
 import pytest
 
-from deepfit.studies import STUDIES, Study, run_study
+from deepfit.studies import STUDIES, Study, run_study, sourced
 from deepfit.studies.sourced import paired_rows, run_with_sources, trained_source
 
 
@@ -40,7 +41,7 @@ def test_paired_rows_compare_each_variant_with_the_baseline_seed_by_seed():
     assert rows[0]["mean"] == pytest.approx((0.05 - 0.04 + 0.0) / 3)
 
 
-def test_sourced_study_trains_the_source_once_and_reuses_it_in_the_variants(tmp_path, blobs_npz):
+def test_sourced_study_trains_the_source_once_and_reuses_it_in_the_variants(tmp_path, blobs_npz, monkeypatch):
     data = {"name": "npz", "path": str(blobs_npz), "valid": 100}
     source = trained_source(
         "src",
@@ -69,10 +70,23 @@ def test_sourced_study_trains_the_source_once_and_reuses_it_in_the_variants(tmp_
     study = dataclasses.replace(
         study,
         run=lambda s, **kw: run_with_sources(
-            s, sources={"src": source}, baseline="scratch", source_only=("data.subset",), **kw
+            s, sources={"src": slow_source}, baseline="scratch", source_only=("data.subset",), **kw
         ),
     )
+
+    def slow_source(*args, **kwargs):
+        time.sleep(1.0)  # the source's training counts in the study's wall time
+        return source(*args, **kwargs)
+
+    setups = []
+
+    def spy(*args, **kwargs):
+        setups.append(kwargs.get("setup_s", 0.0))
+        return run_study(*args, **kwargs)
+
+    monkeypatch.setattr(sourced, "run_study", spy)
     res = run_study(study, out=tmp_path, quiet=True, user={"data": {"subset": 500}})
+    assert setups[0] >= 1.0 and res.wall_time_s >= setups[0]
     assert [(r["variant"], r["seed"]) for r in res.runs] == [
         ("scratch", 0),
         ("scratch", 1),

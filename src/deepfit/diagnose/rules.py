@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from deepfit.nn.init import auto_initializer
 from deepfit.registry import Registry
 
 Record = dict[str, Any]
@@ -115,20 +116,35 @@ def vanishing_gradients(record: Record, ctx: Context) -> Finding | None:
     ratio = statistics.median(ratios)
     if min(ratio, ratios[0]) >= VANISHING_RATIO:
         return None
-    remedies = [["model.activation=relu", "model.init=he_normal"], ["model.norm=before"],
-                ["model.activation=selu", "model.init=lecun_normal", "data.standardize=true"]]
-    if ctx.get("activation") in ("relu", "elu", "leaky_relu", "selu"):
-        remedies = [["model.norm=before"], ["model.init=auto"]]
     worst = min(ratio, ratios[0])
+    how_much = f"{1 / worst:.3g} times smaller than" if worst > 0 else "zero (underflow), unlike"
     return Finding(
         "vanishing_gradients", "error",
-        f"the gradient of the first hidden layer is {1 / worst:.3g} times smaller than that of the last: the lower "
-        "layers barely learn",
+        f"the gradient of the first hidden layer is {how_much} that of the last: the lower layers barely learn",
         {"grad_norm_by_layer_at_first_probe": _rounded(_column(first, "grad_norm")),
          "first_over_last_hidden": float(f"{worst:.3g}"), "threshold": VANISHING_RATIO},
-        remedies, "docs/initializers.md", layers=[record["layers"][i] for i in _hidden(record)],
+        _vanishing_remedies(ctx), "docs/initializers.md", layers=[record["layers"][i] for i in _hidden(record)],
         steps=[p["step"] for p in probes], strength=VANISHING_RATIO / max(worst, 1e-30),
     )
+
+
+def _vanishing_remedies(ctx: Context) -> list[list[str]]:
+    """The chapter's remedies for vanishing gradients that the run does not already use: a non-saturating
+    activation with its initializer, the initializer that suits the activation, batch norm; a shallower
+    net when it uses them all."""
+    activation, init = ctx.get("activation"), ctx.get("init")
+    remedies = []
+    if activation in ("sigmoid", "tanh", "softsign", "hard_sigmoid", None):
+        remedies += [["model.activation=relu", "model.init=he_normal"],
+                     ["model.activation=selu", "model.init=lecun_normal", "data.standardize=true"]]
+    elif init != "auto" and str(init).split("_")[0] != auto_initializer(activation).split("_")[0]:
+        remedies.append(["model.init=auto"])
+    if ctx.get("norm") in (None, "none") and activation != "selu":  # batch norm would break self-normalization
+        remedies.append(["model.norm=before"])
+    hidden = ctx.get("hidden") or []
+    if not remedies and len(hidden) > 2:
+        remedies.append([f"model.hidden={list(hidden[: len(hidden) // 2])}"])
+    return remedies
 
 
 @RULES.register("exploding_gradients", summary="gradient growing towards the input, loss spikes or non-finite")

@@ -101,13 +101,15 @@ def run_study(
     console: Console | None = None,
     engine: str = "grouped",
     save_models: bool = False,
+    setup_s: float = 0.0,
 ) -> StudyResult:
     """Train every variant over `seeds` seeds (in memory), summarise, and write the study directory.
 
     With `engine="grouped"` (the default), runs that can share a group train at once as its members
     (run/sweep.py); `"sequential"` trains them one at a time. The results are the same either way, up to
     float rounding. With `save_models`, each run's model, history and metrics go to
-    `<study dir>/models/<variant>/seed<k>/`, as a run directory holds them.
+    `<study dir>/models/<variant>/seed<k>/`, as a run directory holds them. `setup_s`, the seconds spent
+    before the runs (e.g. training a source model, studies/sourced.py), counts in the wall time.
     """
     if study.run is not None:  # a study with its own runner (e.g. one that trains a source model first)
         return study.run(study, seeds=seeds, first_seed=first_seed, full=full, user=user, overrides=overrides,
@@ -156,7 +158,7 @@ def run_study(
         if study.probe is not None:
             records.setdefault(variant, []).append(_probe_record(result, type(study.probe())))
     summary = summarize_runs(runs, list(study.variants))
-    wall = time.perf_counter() - start
+    wall = time.perf_counter() - start + setup_s
     where["load_average_end"] = machine()["load_average"]
     res = StudyResult(study, runs, summary, histories, out_dir, records, target, wall_time_s=wall, engine=engine,
                       verdicts=judge_all(study.claims, runs), machine=where)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import shutil
 import tempfile
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -86,6 +87,7 @@ def run_with_sources(
     run_user = _without(user, source_only)
     with tempfile.TemporaryDirectory(prefix=f"deepfit-{study.name}-") as tmp:
         dirs: dict[str, Path] = {}
+        start = time.perf_counter()
         for name, source in sources.items():
             if not quiet:
                 console.print(f"study {study.name}: training source {name!r}", highlight=False)
@@ -102,6 +104,7 @@ def run_with_sources(
             quiet=quiet,
             console=console,
             engine=engine,
+            setup_s=time.perf_counter() - start,
         )
         if res.out_dir is not None:
             for name, path in dirs.items():
