@@ -11,20 +11,21 @@ from typing import Any
 from deepfit.atomic import write_text_atomic
 from deepfit.errors import CheckpointError, OutputError
 
+_TRIES = 1000  # suffixes tried for runs started in the same second with the same name
+
 
 def create_run_dir(out: str | Path, name: str) -> Path:
-    """Make a new, empty `<out>/<name>-<YYYYmmdd-HHMMSS>[-k]` directory; unwritable `out` is an `OutputError`."""
+    """Make a new, empty `<out>/<name>-<YYYYmmdd-HHMMSS>[-k]` directory; unwritable `out` is an `OutputError`.
+
+    `mkdir` either creates the directory or fails because it exists, in one step, so runs started in the
+    same second (in other processes too) each get their own directory: the first the plain name, the
+    others the next free suffix `-1`, `-2`, ...
+    """
     out = Path(out)
     stamp = time.strftime("%Y%m%d-%H%M%S")
     try:
         out.mkdir(parents=True, exist_ok=True)
-        for k in range(1000):
-            path = out / (f"{name}-{stamp}" + (f"-{k}" if k else ""))
-            try:
-                path.mkdir()
-                break
-            except FileExistsError:
-                continue
+        path = _new_dir(out, f"{name}-{stamp}")
         probe = path / ".write-test"
         probe.write_text("")
         probe.unlink()
@@ -33,6 +34,18 @@ def create_run_dir(out: str | Path, name: str) -> Path:
             f"cannot write the run directory under {str(out)!r}: {exc.strerror or exc}; choose another with --out"
         ) from None
     return path
+
+
+def _new_dir(out: Path, base: str) -> Path:
+    """Create `out/base`, or `out/base-1`, `out/base-2`, ... when taken, and return it."""
+    for k in range(_TRIES):
+        path = out / (f"{base}-{k}" if k else base)
+        try:
+            path.mkdir()
+        except FileExistsError:
+            continue
+        return path
+    raise OutputError(f"{out}: run directories {base} to {base}-{_TRIES - 1} exist already; choose another --name")
 
 
 def existing_run_dir(path: str | Path) -> Path:
