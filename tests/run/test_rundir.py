@@ -15,6 +15,7 @@ from tests.conftest import make_blobs
 import deepfit.atomic
 import deepfit.run.rundir as rundir
 from deepfit.atomic import write_text_atomic
+from deepfit.cli.main import main
 from deepfit.config import load_config
 from deepfit.errors import OutputError
 from deepfit.report.run_report import write_run_report
@@ -57,6 +58,19 @@ def test_runs_started_in_the_same_second_by_processes_get_their_own_directories(
                               stdout=subprocess.PIPE, text=True) for _ in range(2)]
     outputs = [p.communicate("go\n", timeout=120)[0].strip() for p in procs]  # both wait, then create at once
     assert sorted(Path(o).name for o in outputs) == [f"run-{STAMP}", f"run-{STAMP}-1"]
+
+
+def test_two_trainings_into_the_same_out_in_the_same_second_write_two_whole_run_directories(
+        tmp_path, blobs_npz, same_second):
+    argv = ["train", "--data", str(blobs_npz), "--out", str(tmp_path / "runs"), "--name", "run", "--epochs", "1",
+            "--set", "model.hidden=[8]", "--set", "data.valid=100", "--quiet"]
+    assert main(argv) == 0 and main([*argv, "--set", "train.seed=7"]) == 0
+    first, second = tmp_path / "runs" / f"run-{STAMP}", tmp_path / "runs" / f"run-{STAMP}-1"
+    assert sorted((tmp_path / "runs").iterdir()) == [first, second]
+    whole = {"config.toml", "history.csv", "metrics.json", "model.json", "model.safetensors", "report.html",
+             "checkpoint/state.json", "plots/learning_curves.png"}
+    assert whole <= set(_files(first)) and whole <= set(_files(second))
+    assert "seed = 7" in (second / "config.toml").read_text() and "seed = 7" not in (first / "config.toml").read_text()
 
 
 def test_an_existing_directory_is_never_reused(tmp_path, same_second):

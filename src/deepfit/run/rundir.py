@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import shlex
 import time
 from pathlib import Path
 from typing import Any
@@ -46,6 +47,27 @@ def _new_dir(out: Path, base: str) -> Path:
             continue
         return path
     raise OutputError(f"{out}: run directories {base} to {base}-{_TRIES - 1} exist already; choose another --name")
+
+
+class RunInterrupted(KeyboardInterrupt):
+    """Ctrl-C stopped a run that writes a directory; the message says how to continue it, or that it cannot be.
+
+    A `KeyboardInterrupt`, so whatever catches Ctrl-C still does; the CLI prints the message.
+    """
+
+    def __init__(self, run_dir: Path, epoch: int | None) -> None:
+        self.run_dir, self.epoch = run_dir, epoch
+        if epoch is None:
+            message = f"interrupted before the first checkpoint; {run_dir} holds nothing to resume"
+        else:
+            message = (f"interrupted; the checkpoint after epoch {epoch} is in {run_dir}. Continue with:\n"
+                       f"  {resume_command(run_dir)}")
+        super().__init__(message)
+
+
+def resume_command(run_dir: str | Path) -> str:
+    """The command that continues `run_dir`, quoted for a POSIX shell."""
+    return f"deepfit train --resume {shlex.quote(str(run_dir))}"
 
 
 def existing_run_dir(path: str | Path) -> Path:
