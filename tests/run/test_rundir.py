@@ -14,12 +14,14 @@ from tests.conftest import make_blobs
 
 import deepfit.atomic
 import deepfit.run.rundir as rundir
+import deepfit.run.training
 from deepfit.atomic import write_text_atomic
 from deepfit.cli.main import main
 from deepfit.config import load_config
 from deepfit.errors import OutputError
 from deepfit.report.run_report import write_run_report
 from deepfit.run import create_run_dir, model_spec, run_training, write_json
+from deepfit.run.rundir import RunInterrupted
 from deepfit.run.training import write_run_files
 from deepfit.train.checkpoint import read_checkpoint, save_checkpoint
 
@@ -142,3 +144,30 @@ def test_a_writer_interrupted_before_its_rename_leaves_every_file_as_it_was(fini
 
 def test_write_text_atomic_is_what_the_run_writes_its_config_with():
     assert rundir.write_text_atomic is write_text_atomic
+
+
+@pytest.mark.parametrize(
+    ("epoch", "cannot", "message"),
+    [
+        (3, "", "interrupted; the checkpoint after epoch 3 is in a run. Continue with:\n"
+                "  deepfit train --resume 'a run'"),
+        (None, "", "interrupted before the first checkpoint; a run holds nothing to resume"),
+        (3, "staged runs cannot be resumed yet",
+         "interrupted; a run cannot be resumed: staged runs cannot be resumed yet"),
+    ],
+)
+def test_an_interrupted_run_says_how_to_continue_it_or_why_not(epoch, cannot, message):
+    exc = RunInterrupted(Path("a run"), epoch, cannot_resume=cannot)
+    assert isinstance(exc, KeyboardInterrupt) and str(exc) == message
+
+
+def test_an_interrupted_run_without_a_directory_is_a_plain_keyboard_interrupt(finished_run, monkeypatch):
+    cfg, _ = finished_run
+
+    def ctrl_c(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(deepfit.run.training.Trainer, "fit", ctrl_c)
+    with pytest.raises(KeyboardInterrupt) as info:
+        run_training(cfg, save=False)
+    assert type(info.value) is KeyboardInterrupt

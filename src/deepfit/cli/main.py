@@ -36,8 +36,8 @@ def main(argv: list[str] | None = None) -> int:
     except DeepfitError as exc:
         print(f"deepfit {args.command}: error: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt as exc:  # a run's RunInterrupted says how to continue it
-        print(f"deepfit {args.command}: {exc or 'interrupted'}", file=sys.stderr)
+    except KeyboardInterrupt:
+        print(f"deepfit {args.command}: interrupted", file=sys.stderr)
         return 130
 
 

@@ -18,6 +18,7 @@ from deepfit.nn import load_model
 from deepfit.presets import DEFAULT_TRAIN_PRESET
 from deepfit.report.run_report import write_run_report
 from deepfit.run import RunResult, load_run_config, load_splits, resolve_device, run_training
+from deepfit.run.rundir import RunInterrupted
 from deepfit.train import Trainer, objective_for
 from deepfit.train.checkpoint import checkpoint_epoch
 
@@ -50,6 +51,15 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    """Train, resume or diagnose a run; Ctrl-C ends it with the command that continues it (exit 130)."""
+    try:
+        return _train(args)
+    except RunInterrupted as exc:
+        print(f"deepfit train: {exc}", file=sys.stderr)
+        return 130
+
+
+def _train(args: argparse.Namespace) -> int:
     if args.resume:
         if args.config or args.overrides or args.preset:
             raise ConfigError("--resume continues a run with its own config.toml; drop --config, --preset and --set")

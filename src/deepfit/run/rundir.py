@@ -50,14 +50,17 @@ def _new_dir(out: Path, base: str) -> Path:
 
 
 class RunInterrupted(KeyboardInterrupt):
-    """Ctrl-C stopped a run that writes a directory; the message says how to continue it, or that it cannot be.
+    """Ctrl-C stopped a run that writes a directory; the message says how to continue it, or why it cannot be.
 
-    A `KeyboardInterrupt`, so whatever catches Ctrl-C still does; the CLI prints the message.
+    A `KeyboardInterrupt`, so whatever catches Ctrl-C still does; `deepfit train` prints the message.
+    `epoch` is that of the last checkpoint (None: none yet); `cannot_resume` says why the run cannot go on.
     """
 
-    def __init__(self, run_dir: Path, epoch: int | None) -> None:
+    def __init__(self, run_dir: Path, epoch: int | None, *, cannot_resume: str = "") -> None:
         self.run_dir, self.epoch = run_dir, epoch
-        if epoch is None:
+        if cannot_resume:
+            message = f"interrupted; {run_dir} cannot be resumed: {cannot_resume}"
+        elif epoch is None:
             message = f"interrupted before the first checkpoint; {run_dir} holds nothing to resume"
         else:
             message = (f"interrupted; the checkpoint after epoch {epoch} is in {run_dir}. Continue with:\n"

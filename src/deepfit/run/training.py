@@ -27,6 +27,8 @@ from deepfit.train import Callback, Checkpoint, EarlyStopping, History, Trainer
 from deepfit.train.checkpoint import checkpoint_epoch, read_checkpoint
 from deepfit.train.seeding import seed_everything
 
+_STAGED_NOT_RESUMABLE = "runs with a [transfer] section (staged fine-tuning) cannot be resumed yet"
+
 
 @dataclass
 class RunResult:
@@ -84,7 +86,7 @@ def run_training(
     reused: list[str] = []
     if cfg.transfer is not None:
         if resume:
-            raise ConfigError("--resume: runs with a [transfer] section (staged fine-tuning) cannot be resumed yet")
+            raise ConfigError(f"--resume: {_STAGED_NOT_RESUMABLE}")
         model, spec, splits, reused = start_from_saved(cfg.transfer.source, spec, splits, reuse=cfg.transfer.reuse)
     warn_if_not_self_normalizing(model, spec, splits, cfg)
     callbacks: list[Callback] = [*extra_callbacks, *run_callbacks(cfg, splits, quiet=quiet)]
@@ -105,7 +107,8 @@ def run_training(
     except KeyboardInterrupt:
         if not save:
             raise
-        raise RunInterrupted(run_dir, checkpoint_epoch(run_dir / "checkpoint")) from None
+        raise RunInterrupted(run_dir, checkpoint_epoch(run_dir / "checkpoint"),
+                             cannot_resume=_STAGED_NOT_RESUMABLE if cfg.transfer is not None else "") from None
     (metrics,) = final_metrics(trainer, device_splits)
     metrics["fit_time_s"] = time.perf_counter() - start
     metrics["device"] = str(device)
