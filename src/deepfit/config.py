@@ -218,13 +218,23 @@ class TrainConfig(_Section):
     )
     checkpoint_every: int = Field(1, ge=1, description="write a resumable checkpoint every N epochs")
     eval_batch_size: int = Field(4096, ge=1)
-    threads: int | None = Field(None, ge=1, description="CPU threads for torch (default: torch's choice)")
+    threads: int | Literal["auto"] = Field(
+        "auto", description="CPU threads for torch: a number, or auto (1 when the load average says the cores are "
+        "busy, else torch's default; run/threads.py)"
+    )
     engine: Literal["auto", "eager", "compile", "graph"] = Field(
         "auto", description="how the training step runs: auto picks compile or graph where they pay off"
     )
     drop_last: bool = Field(False, description="leave out each epoch's short last batch instead of padding it")
     probe_every: int = Field(100, ge=1, description="steps between probe events (gradient-norm probes, the doctor)")
     diagnose: bool = Field(False, description="attach the training doctor (docs/doctor.md) to the run")
+
+    @field_validator("threads", mode="before")
+    @classmethod
+    def _threads_are_a_count_or_auto(cls, v: Any) -> Any:
+        if v == "auto" or (isinstance(v, int) and not isinstance(v, bool) and v >= 1):
+            return v
+        raise ValueError('expected a number of threads >= 1 or "auto"')
 
     @field_validator("early_stopping", mode="before")
     @classmethod

@@ -11,6 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from deepfit import __version__
+from deepfit.config import TrainConfig
 from deepfit.data import DATASETS, locate_fashion_mnist
 from deepfit.diagnose import RULES
 from deepfit.errors import ConfigError
@@ -19,6 +20,7 @@ from deepfit.optim import CLIPPERS, OPTIMIZERS, PENALTIES, SCHEDULES
 from deepfit.presets import PRESETS
 from deepfit.pretrain import PRETRAINERS
 from deepfit.registry import Registry
+from deepfit.run.threads import thread_choice
 from deepfit.studies import STUDIES
 from deepfit.train import LOSSES
 
@@ -56,7 +58,7 @@ def cmd_info(args: argparse.Namespace) -> int:
     table.add_row("python", platform.python_version())
     cuda = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "not available"
     table.add_row("cuda", cuda)
-    table.add_row("cpu threads", str(torch.get_num_threads()))
+    table.add_row("cpu threads", thread_choice(TrainConfig().threads).describe())
     for loc in locate_fashion_mnist():
         state = "found" if loc.complete else f"missing {', '.join(loc.missing)}"
         table.add_row(f"fashion-mnist ({loc.source})", f"{loc.path}  [{state}]")

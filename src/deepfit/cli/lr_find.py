@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 import tomli_w
-import torch
 from rich.console import Console
 
 from deepfit.atomic import write_text_atomic
@@ -18,6 +17,7 @@ from deepfit.errors import ConfigError
 from deepfit.optim import SCHEDULES
 from deepfit.report import plot_series
 from deepfit.run import build_member, build_trainer, load_splits, model_spec, resolve_device
+from deepfit.run.threads import use_threads
 
 console = Console()
 
@@ -44,8 +44,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
 
 def cmd_lr_find(args: argparse.Namespace) -> int:
     cfg = config_from_args(args)
-    if cfg.train.threads:
-        torch.set_num_threads(cfg.train.threads)
+    use_threads(cfg.train.threads)
     device = resolve_device(cfg.train.device)
     splits = load_splits(cfg)
     trainer = build_trainer(cfg, build_member(cfg, model_spec(cfg, splits)), splits, device)

@@ -18,7 +18,9 @@ from deepfit.nn import load_model
 from deepfit.presets import DEFAULT_TRAIN_PRESET
 from deepfit.report.run_report import write_run_report
 from deepfit.run import RunResult, load_run_config, load_splits, resolve_device, run_training
+from deepfit.run.rundir import RunInterrupted
 from deepfit.train import Trainer, objective_for
+from deepfit.train.checkpoint import checkpoint_epoch
 
 console = Console()
 
@@ -49,11 +51,24 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    """Train, resume or diagnose a run; Ctrl-C ends it with the command that continues it (exit 130)."""
+    try:
+        return _train(args)
+    except RunInterrupted as exc:
+        print(f"deepfit train: {exc}", file=sys.stderr)
+        return 130
+
+
+def _train(args: argparse.Namespace) -> int:
     if args.resume:
         if args.config or args.overrides or args.preset:
             raise ConfigError("--resume continues a run with its own config.toml; drop --config, --preset and --set")
         run_dir = Path(args.resume)
         cfg = load_run_config(run_dir)
+        epoch = checkpoint_epoch(run_dir / "checkpoint")
+        if epoch is not None:  # without one, run_training says what is wrong with the checkpoint
+            console.print(f"resuming {run_dir} after epoch {epoch} of {cfg.train.epochs}", highlight=False,
+                          soft_wrap=True)
         result = run_training(cfg, quiet=args.quiet, run_dir=run_dir, resume=True)
     else:
         cfg = config_from_args(args, default_preset=DEFAULT_TRAIN_PRESET)
@@ -82,11 +97,24 @@ def report_run(result: RunResult) -> int:
     report = write_run_report(result.run_dir)
     m = result.metrics
     figures = "  ".join(f"{s} acc {m[s]['acc']:.4f}" for s in ("valid", "test") if s in m and "acc" in m[s])
-    console.print(f"{figures}\nrun directory: {result.run_dir}\nreport: {report}", highlight=False)
+    if "early_stopping" in m:
+        console.print(early_stopping_line(m["early_stopping"], m["epochs"]), highlight=False, soft_wrap=True)
+    console.print(f"{figures}\nrun directory: {result.run_dir}\nreport: {report}", highlight=False, soft_wrap=True)
     if "diverged" in m:
         print(f"deepfit: the run diverged: {m['note']}", file=sys.stderr)
         return 1
     return 0
+
+
+def early_stopping_line(es: dict, epochs: int) -> str:
+    """`early stopping after epoch 9: val_loss did not improve for 5 epochs; restored the weights of epoch 3
+    (val_loss 0.2311)`."""
+    line = (f"early stopping after epoch {es['stopped_epoch']}: {es['monitor']} did not improve for "
+            f"{es['stopped_epoch'] - es['best_epoch']} epochs; ")
+    if es["restored_epoch"] is None:
+        return line + f"kept the weights of epoch {epochs} (restore_best is off)"
+    best = f" ({es['monitor']} {es['best']:.4g})" if es["best"] is not None else ""
+    return line + f"restored the weights of epoch {es['restored_epoch']}{best}"
 
 
 def _load(run_dir: str, device: str) -> tuple[Trainer, dict]:

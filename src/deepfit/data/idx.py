@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from deepfit.atomic import atomic_path
 from deepfit.errors import DataError
 
 _GZIP_MAGIC = b"\x1f\x8b"
@@ -70,10 +71,12 @@ def read_idx(path: str | Path) -> np.ndarray:
 def write_idx(path: str | Path, array: np.ndarray) -> Path:
     """Write `array` as an IDX file, gzip-compressed when `path` ends in `.gz`; returns the path.
 
-    Supported dtypes are those IDX defines: uint8, int8, int16, int32, float32 and float64.
+    Supported dtypes are those IDX defines: uint8, int8, int16, int32, float32 and float64. The file is
+    written atomically (deepfit/atomic.py).
 
     Raises:
         DataError: the dtype has no IDX code or the array has no dimensions.
+        OutputError: the file cannot be written.
     """
     path = Path(path)
     array = np.asarray(array)
@@ -88,7 +91,8 @@ def write_idx(path: str | Path, array: np.ndarray) -> Path:
     payload = header + np.ascontiguousarray(array, dtype=_DTYPES[code]).tobytes()
     if path.name.endswith(".gz"):
         payload = gzip.compress(payload, compresslevel=6, mtime=0)
-    path.write_bytes(payload)
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(payload)
     return path
 
 

@@ -38,7 +38,8 @@ def write_run_report(run_dir: str | Path) -> Path:
             flat[f"{split} {k}"] = v
     if "train acc" in flat and "valid acc" in flat:
         flat["generalisation gap (train acc - valid acc)"] = flat["train acc"] - flat["valid acc"]
-    for k in ("epochs", "best_epoch", "stopped", "note", "seconds_per_epoch", "fit_time_s", "device", "engine"):
+    for k in ("epochs", "best_epoch", "stopped", "note", "seconds_per_epoch", "fit_time_s", "device", "threads",
+              "engine"):
         if k in metrics:
             flat[k] = metrics[k]
     flat.update({f"{k} version": v for k, v in metrics.get("versions", {}).items()})

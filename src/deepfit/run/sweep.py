@@ -16,13 +16,12 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
-import torch
-
 from deepfit.config import RunConfig, apply_overrides, parse_override
 from deepfit.data import Splits
 from deepfit.errors import ConfigError
 from deepfit.nn import ACTIVATIONS
 from deepfit.run.setup import build_member, build_trainer, model_spec, resolve_device, run_callbacks
+from deepfit.run.threads import use_threads
 from deepfit.run.training import RunResult, final_metrics, run_training, warn_if_not_self_normalizing
 from deepfit.train import Callback
 
@@ -106,8 +105,7 @@ def run_group(
         return [run_training(c, save=False, splits=splits, quiet=quiet,
                              extra_callbacks=[copy.deepcopy(cb) for cb in extra_callbacks]) for c in configs]
     first = configs[0]
-    if first.train.threads:
-        torch.set_num_threads(first.train.threads)
+    threads = use_threads(first.train.threads)
     device = resolve_device(first.train.device)
     specs = [model_spec(c, splits) for c in configs]
     models = [build_member(c, spec) for c, spec in zip(configs, specs, strict=True)]
@@ -121,7 +119,7 @@ def run_group(
     elapsed = time.perf_counter() - start
     results = []
     for k, (cfg, metrics) in enumerate(zip(configs, final_metrics(trainer, on_device), strict=True)):
-        metrics.update(fit_time_s=elapsed, members=len(configs), device=str(device))
+        metrics.update(fit_time_s=elapsed, members=len(configs), device=str(device), threads=threads)
         results.append(RunResult(cfg, trainer.members[k].history, metrics, None, trainer, splits, member=k))
     return results
 

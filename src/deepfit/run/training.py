@@ -19,12 +19,15 @@ from deepfit.data import Splits
 from deepfit.errors import ConfigError
 from deepfit.nn import ModelSpec, check_self_normalizing, save_model
 from deepfit.nn.dropout import mc_predict
-from deepfit.run.rundir import create_run_dir, existing_run_dir, write_json
+from deepfit.run.rundir import RunInterrupted, create_run_dir, existing_run_dir, write_json
 from deepfit.run.setup import build_member, build_trainer, load_splits, model_spec, resolve_device, run_callbacks
 from deepfit.run.staged import fit_staged, start_from_saved
+from deepfit.run.threads import use_threads
 from deepfit.train import Callback, Checkpoint, EarlyStopping, History, Trainer
-from deepfit.train.checkpoint import read_checkpoint
+from deepfit.train.checkpoint import checkpoint_epoch, read_checkpoint
 from deepfit.train.seeding import seed_everything
+
+_STAGED_NOT_RESUMABLE = "runs with a [transfer] section (staged fine-tuning) cannot be resumed yet"
 
 
 @dataclass
@@ -70,8 +73,7 @@ def run_training(
     `extra_callbacks` join the ones `cfg` asks for (studies pass probes this way).
     """
     t = cfg.train
-    if t.threads:
-        torch.set_num_threads(t.threads)
+    threads = use_threads(t.threads)
     device = resolve_device(t.device)
     if save and run_dir is None:
         run_dir = create_run_dir(cfg.out, cfg.name)
@@ -84,7 +86,7 @@ def run_training(
     reused: list[str] = []
     if cfg.transfer is not None:
         if resume:
-            raise ConfigError("--resume: runs with a [transfer] section (staged fine-tuning) cannot be resumed yet")
+            raise ConfigError(f"--resume: {_STAGED_NOT_RESUMABLE}")
         model, spec, splits, reused = start_from_saved(cfg.transfer.source, spec, splits, reuse=cfg.transfer.reuse)
     warn_if_not_self_normalizing(model, spec, splits, cfg)
     callbacks: list[Callback] = [*extra_callbacks, *run_callbacks(cfg, splits, quiet=quiet)]
@@ -94,16 +96,23 @@ def run_training(
         )
     device_splits = splits.to(device)
     start = time.perf_counter()
-    if cfg.transfer is None:
-        trainer = build_trainer(cfg, model, device_splits, device, callbacks)
-        if resume:
-            trainer.load_state_dict(read_checkpoint(run_dir / "checkpoint"))
-        trainer.fit(device_splits.train, device_splits.valid, epochs=t.epochs)
-    else:
-        trainer = fit_staged(cfg, model, device_splits, device, callbacks, reused)
+    try:
+        if cfg.transfer is None:
+            trainer = build_trainer(cfg, model, device_splits, device, callbacks)
+            if resume:
+                trainer.load_state_dict(read_checkpoint(run_dir / "checkpoint"))
+            trainer.fit(device_splits.train, device_splits.valid, epochs=t.epochs)
+        else:
+            trainer = fit_staged(cfg, model, device_splits, device, callbacks, reused)
+    except KeyboardInterrupt:
+        if not save:
+            raise
+        raise RunInterrupted(run_dir, checkpoint_epoch(run_dir / "checkpoint"),
+                             cannot_resume=_STAGED_NOT_RESUMABLE if cfg.transfer is not None else "") from None
     (metrics,) = final_metrics(trainer, device_splits)
     metrics["fit_time_s"] = time.perf_counter() - start
     metrics["device"] = str(device)
+    metrics["threads"] = threads
     if save:
         write_run_files(run_dir, trainer, spec, splits, metrics)
     return RunResult(cfg, trainer.history, metrics, run_dir, trainer, splits)
@@ -136,6 +145,8 @@ def final_metrics(trainer: Trainer, splits: Splits) -> list[dict[str, Any]]:
         es = next((c for c in m.callbacks.values() if isinstance(c, EarlyStopping)), None)
         if es is not None and es.best_epoch:
             metrics["best_epoch"] = es.best_epoch
+        if es is not None and es.stopped_epoch:
+            metrics["early_stopping"] = early_stopping_summary(es)
         metrics["stopped"] = m.status
         if m.diverged:
             metrics["diverged"] = m.diverged
@@ -144,6 +155,14 @@ def final_metrics(trainer: Trainer, splits: Splits) -> list[dict[str, Any]]:
             metrics["confusion_matrix"] = matrices[k].tolist()
         out.append(metrics)
     return out
+
+
+def early_stopping_summary(es: EarlyStopping) -> dict[str, Any]:
+    """When early stopping fired and which epoch's weights the model holds (`restored_epoch`, or None when
+    `restore_best` is off and the last epoch's weights stay)."""
+    restored = es.best_epoch if es.restore_best and es.best_weights is not None else None
+    return {"stopped_epoch": es.stopped_epoch, "monitor": es.monitor, "best_epoch": es.best_epoch,
+            "best": es.best, "restored_epoch": restored}
 
 
 def confusion_matrices(trainer: Trainer, splits: Splits) -> torch.Tensor | None:

@@ -30,6 +30,7 @@ class EarlyStopping(Callback):
         self.monitor, self.patience, self.min_delta, self.restore_best = monitor, patience, min_delta, restore_best
         self.tracker = Monitored(monitor, min_delta, "early stopping")
         self.best_epoch = 0
+        self.stopped_epoch = 0  # the epoch after which it stopped training; 0 while it has not
         self.wait = 0
         self.best_weights: dict[str, Any] | None = None
 
@@ -47,6 +48,7 @@ class EarlyStopping(Callback):
             self.wait += 1
             if self.wait > self.patience:
                 view.stop_training = True
+                self.stopped_epoch = int(logs["epoch"])
 
     def on_fit_end(self, view: FitView, logs: Logs) -> None:
         if self.restore_best and self.best_weights is not None:
@@ -56,10 +58,12 @@ class EarlyStopping(Callback):
         return {
             "best": self.best,
             "best_epoch": self.best_epoch,
+            "stopped_epoch": self.stopped_epoch,
             "wait": self.wait,
             "best_weights": self.best_weights,
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.tracker.best, self.best_epoch, self.wait = state["best"], state["best_epoch"], state["wait"]
+        self.stopped_epoch = state.get("stopped_epoch", 0)  # absent from checkpoints written before it was kept
         self.best_weights = state["best_weights"]
