@@ -79,8 +79,8 @@ def test_ctrl_c_before_the_first_checkpoint_says_there_is_nothing_to_resume(tmp_
 
 @pytest.mark.parametrize("restore", [True, False])
 def test_early_stopping_says_when_it_fired_and_whose_weights_were_kept(tmp_path, capsys, blobs_npz, restore):
-    # min_delta 10: only the first epoch counts as an improvement, so with patience 1 it fires after epoch 3
-    es = f"train.early_stopping={{patience = 1, min_delta = 10.0, restore_best = {str(restore).lower()}}}"
+    # min_delta 10: only the first epoch counts as an improvement, so with patience 2 it fires after epoch 3
+    es = f"train.early_stopping={{patience = 2, min_delta = 10.0, restore_best = {str(restore).lower()}}}"
     code, out, _ = _run(capsys, "train", "--data", str(blobs_npz), "--out", str(tmp_path / "runs"), "--epochs", "8",
                         "--set", es, *BASE)
     (run,) = (tmp_path / "runs").iterdir()
@@ -88,7 +88,7 @@ def test_early_stopping_says_when_it_fired_and_whose_weights_were_kept(tmp_path,
     with (run / "history.csv").open() as f:
         val_loss = [float(row["val_loss"]) for row in csv.DictReader(f)]
     assert code == 0 and metrics["epochs"] == 3
-    said = "early stopping after epoch 3: val_loss did not improve for 2 epochs; "
+    said = "early stopping after epoch 3: val_loss did not improve for 2 epoch(s); "
     if restore:
         assert said + f"restored the weights of epoch 1 (val_loss {val_loss[0]:.4g})" in out.splitlines()
         assert metrics["valid"]["loss"] == pytest.approx(val_loss[0], rel=1e-5)

@@ -61,6 +61,8 @@ def test_a_run_uses_the_chosen_thread_count_and_records_it_in_metrics_json(tmp_p
     (run,) = (tmp_path / "runs").iterdir()
     assert code == 0 and torch.get_num_threads() == expected
     assert json.loads((run / "metrics.json").read_text())["threads"] == expected
+    # the resolved config pins the count: a resume under another load runs the same arithmetic
+    assert f"threads = {expected}" in (run / "config.toml").read_text()
 
 
 def test_info_shows_the_thread_count_and_why(capsys, machine):

@@ -107,10 +107,10 @@ def report_run(result: RunResult) -> int:
 
 
 def early_stopping_line(es: dict, epochs: int) -> str:
-    """`early stopping after epoch 9: val_loss did not improve for 5 epochs; restored the weights of epoch 3
+    """`early stopping after epoch 8: val_loss did not improve for 5 epochs; restored the weights of epoch 3
     (val_loss 0.2311)`."""
     line = (f"early stopping after epoch {es['stopped_epoch']}: {es['monitor']} did not improve for "
-            f"{es['stopped_epoch'] - es['best_epoch']} epochs; ")
+            f"{es['stopped_epoch'] - es['best_epoch']} epoch(s); ")
     if es["restored_epoch"] is None:
         return line + f"kept the weights of epoch {epochs} (restore_best is off)"
     best = f" ({es['monitor']} {es['best']:.4g})" if es["best"] is not None else ""

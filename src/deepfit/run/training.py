@@ -74,6 +74,9 @@ def run_training(
     """
     t = cfg.train
     threads = use_threads(t.threads)
+    if t.threads == "auto":  # config.toml records the count, so that --resume runs the same arithmetic
+        t = t.model_copy(update={"threads": threads})
+        cfg = cfg.model_copy(update={"train": t})
     device = resolve_device(t.device)
     if save and run_dir is None:
         run_dir = create_run_dir(cfg.out, cfg.name)

@@ -46,7 +46,7 @@ class EarlyStopping(Callback):
                 self.best_weights = {k: v.detach().clone() for k, v in view.model.state_dict().items()}
         else:
             self.wait += 1
-            if self.wait > self.patience:
+            if self.wait >= self.patience:
                 view.stop_training = True
                 self.stopped_epoch = int(logs["epoch"])
 
