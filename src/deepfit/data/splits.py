@@ -104,7 +104,9 @@ def make_splits(
     )
 
 
-def resolve_valid(valid: int | float | None, n: int, dataset_valid: int | None = None) -> tuple[int | float, str | None]:
+def resolve_valid(
+    valid: int | float | None, n: int, dataset_valid: int | None = None
+) -> tuple[int | float, str | None]:
     """(the `data.valid` setting to use, why it was chosen or None when `valid` was given) for `n` samples.
 
     None chooses a count, so the split is the same for every seed: the dataset's own split `dataset_valid`

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections import OrderedDict
 from dataclasses import asdict, dataclass, field
@@ -66,7 +67,7 @@ class ModelSpec:
         """The parameters `build_model` would allocate (kernels, biases, batch-norm scales and shifts; an
         activation's own, such as PReLU's, aside), computed from the widths alone."""
         widths = [self.in_features, *self.hidden, self.num_outputs]
-        kernels = sum(a * b for a, b in zip(widths, widths[1:], strict=False))
+        kernels = sum(a * b for a, b in itertools.pairwise(widths))
         biases = (0 if self.norm == "before" else sum(self.hidden)) + self.num_outputs
         norms = 2 * self.in_features * self.input_norm + (2 * sum(self.hidden) if self.norm != "none" else 0)
         return kernels + biases + norms

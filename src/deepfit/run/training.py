@@ -5,13 +5,13 @@ from __future__ import annotations
 import shutil
 import subprocess
 import time
-import tomllib
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import tomllib
 import torch
 
 import deepfit
@@ -19,7 +19,7 @@ from deepfit.atomic import remove_stale_temporaries, write_text_atomic
 from deepfit.config import RunConfig, config_from_dict, read_toml, to_dict, to_toml
 from deepfit.data import Splits
 from deepfit.errors import CheckpointError, ConfigError, DeepfitError
-from deepfit.nn import ModelSpec, check_self_normalizing, save_model
+from deepfit.nn import ModelSpec, Violation, check_self_normalizing, save_model
 from deepfit.nn.dropout import mc_predict
 from deepfit.run.rundir import RunInterrupted, create_run_dir, existing_run_dir, write_json
 from deepfit.run.setup import build_member, build_trainer, load_splits, model_spec, resolve_device, run_callbacks
@@ -208,12 +208,28 @@ def warn_if_not_self_normalizing(model: torch.nn.Module, spec: ModelSpec, splits
     """Warn once, before training, when a SELU network breaks a condition of self-normalization."""
     if not any(isinstance(m, torch.nn.SELU) for m in model.modules()):
         return
-    reg = cfg.regularization
-    penalized = reg.penalty is not None or any(v not in ("none", False) for v in reg.layers.values())
-    broken = check_self_normalizing(model, splits.train.x[:4096], spec=spec, penalized=penalized)
+    broken = self_normalization_violations(model, spec, splits, cfg)
     if broken:
         lines = "; ".join(f"{b.condition} ({b.found}): {b.fix}" for b in broken)
         warnings.warn(f"this SELU network will not self-normalize: {lines}", UserWarning, stacklevel=2)
+
+
+def self_normalization_violations(
+    model: torch.nn.Module, spec: ModelSpec, splits: Splits, cfg: RunConfig
+) -> list[Violation]:
+    """The self-normalization conditions the run breaks, with fixes that apply to its config.
+
+    The inputs are measured only when `data.standardize` is false, the one case its fix applies to. A
+    split standardised with its own statistics has mean 0 and std 1 in each feature by construction
+    (a constant feature becomes 0, which lowers the overall std without harming the network), and a
+    transfer run's inputs are scaled with the source model's statistics on purpose, since its reused
+    layers were trained on inputs scaled that way.
+    """
+    reg = cfg.regularization
+    penalized = reg.penalty is not None or any(v not in ("none", False) for v in reg.layers.values())
+    measured = splits.mean is None and cfg.transfer is None
+    data = splits.train.x[:4096] if measured else None
+    return check_self_normalizing(model, data, spec=spec, penalized=penalized)
 
 
 def final_metrics(trainer: Trainer, splits: Splits) -> list[dict[str, Any]]:
