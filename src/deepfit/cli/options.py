@@ -9,7 +9,7 @@ from typing import Any
 
 from deepfit.config import RunConfig, load_config, merge_layer
 from deepfit.data import DATASETS
-from deepfit.errors import ConfigError, DataError
+from deepfit.errors import ConfigError, DataError, OutputError
 from deepfit.presets import PRESETS
 
 
@@ -44,6 +44,37 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--device", help="auto, cpu, cuda or cuda:N")
     g.add_argument("--seed", type=int, help="random seed")
     g.add_argument("--quiet", action="store_true", help="no progress output")
+
+
+_FIGURE_SUFFIXES = (".png", ".pdf", ".svg", ".jpg", ".jpeg")
+
+
+def add_figure_out(p: argparse.ArgumentParser, figure: str) -> None:
+    """`--out DIR` of a command that draws `figure`: a directory, as every command's `--out` is."""
+    p.add_argument("--out", dest="figure_dir", metavar="DIR",
+                   help=f"directory to write {figure} into (created if missing; default: the current directory)")
+    p.set_defaults(out=None)
+
+
+def figure_path(out: str | None, name: str) -> Path:
+    """Where figure `name` goes under `--out DIR`, or in the current directory; checked before any work, and
+    DIR is created when the figure is written.
+
+    Raises:
+        OutputError: DIR or a folder above it is a file, or DIR ends like an image file (`--out lr.png`).
+    """
+    if out is None:
+        return Path(name)
+    directory = Path(out)
+    blocker = next((p for p in (directory, *directory.parents) if p.exists() and not p.is_dir()), None)
+    if blocker is not None:
+        raise OutputError(f"--out {out}: expected a directory to write {name} into, but {blocker} is a file")
+    if directory.suffix.lower() in _FIGURE_SUFFIXES:
+        raise OutputError(
+            f"--out {out}: expected a directory (as in every deepfit command), got a figure's file name; "
+            f"the figure is written as DIR/{name}: give --out {directory.parent}"
+        )
+    return directory / name
 
 
 def data_overrides(value: str) -> list[str]:
