@@ -170,7 +170,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
             if mc.entropy is not None:
                 arrays["entropy"] = mc.entropy.numpy()
         written = _write_predictions(args.output, arrays)
-        console.print(f"wrote {len(probs)} predictions to {written}", highlight=False)
+        console.print(f"wrote {len(probs)} predictions to {written}", highlight=False, soft_wrap=True)
     else:
         names = ctx["meta"].get("class_names")
         for row in probs[:20]:
