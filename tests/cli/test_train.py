@@ -166,9 +166,18 @@ def test_the_default_validation_split_adapts_to_a_small_dataset_and_says_what_it
     assert tomllib.loads((run / "config.toml").read_text())["data"]["valid"] == 180
 
 
-def test_a_train_refused_after_the_data_is_read_leaves_no_run_directory(tmp_path, capsys, blobs_npz):
-    _refused(capsys, "train", "--data", str(blobs_npz), "--out", str(tmp_path / "runs"), "--set",
-             "model.hidden=[1000000000]")
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("model.hidden=[1000000000]", "would have 16,000,000,003 parameters"),  # refused before the directory
+        ("regularization.layers={hidden9='l2'}", "regularization.layers: 'hidden9' names no layer"),  # after it
+    ],
+)
+def test_a_train_refused_after_the_data_is_read_leaves_no_run_directory(tmp_path, capsys, blobs_npz, override,
+                                                                        message):
+    code, _, err = _run(capsys, "train", "--data", str(blobs_npz), "--out", str(tmp_path / "runs"), *SMALL,
+                        "--set", override)
+    assert code == 2 and message in err, err
     assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
 
 
