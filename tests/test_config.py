@@ -80,3 +80,76 @@ def test_transfer_section_accepts_from_as_source_and_round_trips_through_toml():
 def test_keras_decay_is_refused_with_the_schedule_that_means_it():
     with pytest.raises(ConfigError, match="power"):
         config_from_dict({"optimizer": {"name": "sgd", "decay": 1e-4}}, source="t")
+
+
+def test_a_binary_config_file_is_not_utf8_text(tmp_path):
+    path = tmp_path / "bin.toml"
+    path.write_bytes(bytes(range(256)))
+    with pytest.raises(ConfigError, match=r"bin\.toml' is not UTF-8 text \(byte 0x80 at offset 128\)"):
+        read_toml(path)
+
+
+def test_a_directory_as_config_file_is_named(tmp_path):
+    with pytest.raises(ConfigError, match=r"is a directory, expected a TOML file"):
+        read_toml(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("override", "field"),
+    [
+        ("data.valid=inf", "data.valid"),
+        ("optimizer.lr=inf", "optimizer.lr"),
+        ("optimizer.momentum=nan", "optimizer.momentum"),
+        ("optimizer.betas=[0.9, inf]", r"optimizer.betas\[1\]"),
+        ("schedule.s=-inf", "schedule.s"),
+        ("regularization.max_norm=inf", "regularization.max_norm"),
+        ('regularization.penalty={name="l2", l2=nan}', "regularization.penalty.l2"),
+        ("clip.threshold=inf", "clip.threshold"),
+        ("model.dropout=nan", "model.dropout"),
+        ("train.early_stopping.min_delta=inf", "train.early_stopping.min_delta"),
+    ],
+)
+def test_non_finite_numbers_are_refused_naming_the_key(override, field):
+    with pytest.raises(ConfigError, match=rf"{field}: expected a finite number, got -?(inf|nan)"):
+        load_config(None, ["optimizer.name=sgd", override])
+
+
+def test_non_finite_optimizer_parameters_are_refused_from_python_too():
+    from deepfit.config import OptimConfig
+
+    with pytest.raises(ValueError, match="lr"):
+        OptimConfig(lr=float("inf"))
+    with pytest.raises(ValueError, match="momentum: expected a finite number"):
+        OptimConfig(name="sgd", momentum=float("nan"))
+
+
+def test_valid_defaults_to_auto_and_accepts_the_word():
+    assert config_from_dict({}).data.valid is None
+    assert config_from_dict({"data": {"valid": "auto"}}).data.valid is None
+    assert "valid" not in to_toml(config_from_dict({})).split("[data]")[1].split("[")[0]
+
+
+def test_a_run_name_with_a_slash_names_the_name_not_the_output_directory():
+    with pytest.raises(ConfigError, match=r"name: a run name is one directory name, without '/'.*got 'a/b'"):
+        load_config(None, ['name="a/b"'])
+
+
+def test_a_comma_separated_list_hints_at_the_bracket_syntax():
+    with pytest.raises(ConfigError, match=r"model\.hidden: .*got '300,100'; .*--set model\.hidden=\[300,100\]"):
+        load_config(None, ["model.hidden=300,100"])
+
+
+def test_a_keras_spelling_given_by_the_user_overrides_the_base_value():
+    base = {"optimizer": {"name": "nadam", "lr": 1e-3, "betas": [0.9, 0.999]}}
+    cfg = load_config(None, ["optimizer.learning_rate=0.01", "optimizer.beta_1=0.8"], base=base)
+    assert cfg.optimizer.params() == {"lr": 0.01, "betas": [0.8, 0.999]}
+    with pytest.raises(ConfigError, match="give either 'learning_rate' or 'lr', not both"):
+        load_config(None, ["optimizer.learning_rate=0.01", "optimizer.lr=0.02"], base=base)
+
+
+def test_a_config_file_layer_replaces_the_base_spelling(tmp_path):
+    path = tmp_path / "c.toml"
+    path.write_text("[optimizer]\nlearning_rate = 0.05\n")
+    cfg = load_config(path, [], base={"optimizer": {"name": "nadam", "lr": 1e-3}})
+    assert cfg.optimizer.lr == 0.05
+    assert load_config(path, ["optimizer.lr=0.2"]).optimizer.lr == 0.2

@@ -6,6 +6,7 @@ on, so each hyperparameter's default lives in one place: the signature of the fu
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any, Literal
 
@@ -37,10 +38,40 @@ _KERAS_OPTIMIZER_KEYS = {
     "epsilon": "eps",
     "learning_rate_power": "lr_power",
 }
+# The spellings of one optimizer setting: a layer (file, --set) that gives one replaces a lower layer's others.
+_SPELLINGS = [{keras, torch_name} for keras, torch_name in _KERAS_OPTIMIZER_KEYS.items()] + [
+    {"betas", "beta_1", "beta_2"}
+]
+
+
+def _first_non_finite(value: Any, path: str) -> tuple[str, float] | None:
+    """The dotted path and value of the first NaN or infinite number in `value` (nested dicts and lists)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return path, value
+    if isinstance(value, dict):
+        items = ((f"{path}.{k}" if path else str(k), v) for k, v in value.items())
+    elif isinstance(value, list | tuple):
+        items = ((f"{path}[{i}]", v) for i, v in enumerate(value))
+    else:
+        return None
+    return next((found for p, v in items if (found := _first_non_finite(v, p)) is not None), None)
+
+
+def _finite(value: Any, path: str = "") -> Any:
+    """`value` unchanged; a NaN or infinite number anywhere in it is a `ValueError` naming where.
+
+    Hyperparameters are read as TOML floats, which include `inf` and `nan`; a run with lr = inf trains to
+    NaN and reports an accuracy, so such values stop here.
+    """
+    found = _first_non_finite(value, path)
+    if found is not None:
+        where, number = found
+        raise ValueError(f"{where + ': ' if where else ''}expected a finite number, got {number}")
+    return value
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
 
 
 class DataConfig(_Section):
@@ -48,8 +79,11 @@ class DataConfig(_Section):
     dir: str | None = Field(None, description="directory holding the dataset files (fashion_mnist, idx)")
     path: str | None = Field(None, description="dataset file (npz, csv)")
     subset: int | None = Field(None, ge=1, description="keep only the first N training samples")
-    valid: int | float = Field(
-        5000, ge=0, description="validation split: a count (first N training samples) or a fraction < 1"
+    valid: int | float | None = Field(
+        None,
+        ge=0,
+        description='validation split: a count (the first N training samples), a fraction < 1, or None / "auto": '
+        "the dataset's own (5,000 for Fashion-MNIST and its tasks), else 0.1",
     )
     standardize: bool = Field(True, description="standardise features with training-split statistics")
     task: Literal["multiclass", "binary", "regression"] = "multiclass"
@@ -58,9 +92,20 @@ class DataConfig(_Section):
         default_factory=dict, description="parameters of the dataset source, e.g. {sample_seed = 1} for fashion_mnist_b"
     )
 
+    @field_validator("valid", mode="before")
+    @classmethod
+    def _auto_or_finite(cls, v: Any) -> Any:
+        if v == "auto":
+            return None
+        if isinstance(v, bool) or (isinstance(v, float) and not math.isfinite(v)):
+            raise ValueError(f'expected "auto", a sample count or a fraction in (0, 1), got {v!r}')
+        return v
+
     @field_validator("valid")
     @classmethod
-    def _valid_count_or_fraction(cls, v: float) -> float:
+    def _valid_count_or_fraction(cls, v: float | None) -> float | None:
+        if v is None:
+            return None
         if v >= 1 and v != int(v):
             raise ValueError(f"a count (integer) or a fraction in (0, 1), got {v}")
         return int(v) if v >= 1 else v
@@ -133,7 +178,7 @@ class ModelConfig(_Section):
 class OptimConfig(BaseModel):
     """`name`, `lr` and any parameter of that optimizer (torch's names; Keras spellings accepted)."""
 
-    model_config = ConfigDict(extra="allow", validate_assignment=True)
+    model_config = ConfigDict(extra="allow", validate_assignment=True, allow_inf_nan=False)
     name: str = Field("nadam", description="optimizer name, see `deepfit list optimizers`")
     lr: float | None = Field(
         None, gt=0, description="learning rate; default: the optimizer's own (`deepfit list optimizers`)"
@@ -149,7 +194,7 @@ class OptimConfig(BaseModel):
     def _normalise_keras_spellings(cls, data: Any) -> Any:
         if not isinstance(data, dict):
             return data
-        data = dict(data)
+        data = _finite(dict(data))
         if "decay" in data:
             raise ValueError(
                 "'decay' is ambiguous: Keras's legacy `decay` is a learning-rate schedule lr0 / (1 + decay * step);"
@@ -182,9 +227,14 @@ class OptimConfig(BaseModel):
 class ScheduleConfig(BaseModel):
     """`name`, `interval` and any parameter of that schedule."""
 
-    model_config = ConfigDict(extra="allow", validate_assignment=True)
+    model_config = ConfigDict(extra="allow", validate_assignment=True, allow_inf_nan=False)
     name: str = Field("constant", description="schedule name, see `deepfit list schedules`")
     interval: Literal["step", "epoch"] = Field("step", description="advance the schedule per batch or epoch")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _finite_parameters(cls, data: Any) -> Any:
+        return _finite(data) if isinstance(data, dict) else data
 
     @field_validator("name")
     @classmethod
@@ -296,19 +346,19 @@ class RegularizationConfig(_Section):
     @field_validator("penalty")
     @classmethod
     def _valid_penalty(cls, v: Any) -> Any:
-        return _checked(resolve_penalty, v)
+        return _checked(resolve_penalty, _finite(v))
 
     @field_validator("layers")
     @classmethod
     def _valid_layer_penalties(cls, v: dict[str, Any]) -> dict[str, Any]:
-        for spec in v.values():
+        for spec in _finite(v).values():
             _checked(resolve_penalty, spec)
         return v
 
     @field_validator("max_norm")
     @classmethod
     def _positive_max_norm(cls, v: Any) -> Any:
-        r = v.get("max_value", 2.0) if isinstance(v, dict) else v
+        r = v.get("max_value", 2.0) if isinstance(_finite(v), dict) else v
         if r is not None and not (isinstance(r, int | float) and r > 0):
             raise ValueError(f"max-norm r (max_value) must be > 0, got {r!r}")
         return v
@@ -377,18 +427,44 @@ class RunConfig(_Section):
     transfer: TransferConfig | None = Field(None, description="reuse a saved model's layers (deepfit transfer)")
     sweep: SweepConfig | None = Field(None, description="a grid of settings for `deepfit sweep`")
 
+    @model_validator(mode="before")
+    @classmethod
+    def _finite_numbers(cls, data: Any) -> Any:
+        """Refuse NaN and infinite numbers anywhere, naming the dotted key (sections check their own too)."""
+        if isinstance(data, dict):
+            _finite({k: v for k, v in data.items() if k != "sweep"})  # a sweep grid may hold any values
+        return data
+
+    @field_validator("name")
+    @classmethod
+    def _one_directory_name(cls, v: str) -> str:
+        if not v or v in (".", "..") or any(c in v for c in "/\\\0"):
+            raise ValueError(
+                "a run name is one directory name, without '/' (the run directory is <out>/<name>-<time>); "
+                "put parent directories in --out"
+            )
+        return v
+
 
 def _format_validation_error(exc: ValidationError, source: str) -> ConfigError:
     lines = []
     for err in exc.errors():
         field = ".".join(str(p) for p in err["loc"])
         got = err.get("input")
+        msg = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
             section = _section_model(err["loc"][:-1])
             valid = ", ".join(section.model_fields) if section else "see docs/config.md"
             lines.append(f"{field}: unknown key; valid keys: {valid}")
+        elif not field:
+            lines.append(msg)  # a check of the whole config: the message names its key
+        elif isinstance(got, dict):
+            lines.append(f"{field}: {msg}")  # a check of a whole section: its input is the section
         else:
-            lines.append(f"{field}: {err['msg']}; got {got!r}")
+            line = f"{field}: {msg}; got {got!r}"
+            if err["type"] == "list_type" and isinstance(got, str) and "," in got:
+                line += f"; write a list in brackets, e.g. --set {field}=[{got}]"
+            lines.append(line)
     return ConfigError(f"{source}: " + "; ".join(lines))
 
 
@@ -425,8 +501,17 @@ def read_toml(path: str | Path) -> dict[str, Any]:
             return tomllib.load(f)
     except FileNotFoundError:
         raise ConfigError(f"config file {str(path)!r} does not exist") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:  # TOML is UTF-8 text
+    except IsADirectoryError:
+        raise ConfigError(f"config file {str(path)!r} is a directory, expected a TOML file") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"config file {str(path)!r} is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset "
+            f"{exc.start}), expected a TOML file"
+        ) from None
+    except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"config file {str(path)!r} is not valid TOML: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"config file {str(path)!r} cannot be read: {exc.strerror or exc}") from None
 
 
 def parse_override(text: str) -> tuple[list[str], Any]:
@@ -445,10 +530,15 @@ def parse_override(text: str) -> tuple[list[str], Any]:
 
 
 def apply_overrides(data: dict[str, Any], overrides: list[tuple[list[str], Any]]) -> dict[str, Any]:
-    """Return a copy of `data` with each `(path, value)` set, creating sections as needed."""
+    """Return a copy of `data` with each `(path, value)` set, creating sections as needed.
+
+    An override of an optimizer setting replaces that setting in `data` under any spelling
+    (`optimizer.learning_rate` replaces a preset's `lr`).
+    """
     import copy
 
-    out = copy.deepcopy(data)
+    given = {parts[1] for parts, _ in overrides if len(parts) == 2 and parts[0] == "optimizer"}
+    out = _without_replaced_spellings(copy.deepcopy(data), given)
     for parts, value in overrides:
         node = out
         for p in parts[:-1]:
@@ -467,11 +557,30 @@ def load_config(
     data: dict[str, Any] = dict(base or {})
     source = "config"
     if path is not None:
-        data = deep_merge(data, read_toml(path))
+        data = merge_layer(data, read_toml(path))
         source = str(path)
     parsed = [parse_override(o) for o in overrides or []]
     data = apply_overrides(data, parsed)
     return config_from_dict(data, source=source)
+
+
+def merge_layer(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
+    """`deep_merge` of one configuration layer over another (preset < file < --set): an optimizer setting
+    `update` gives under one spelling (`learning_rate`) replaces `base`'s under another (`lr`)."""
+    optimizer = update.get("optimizer")
+    given = set(optimizer) if isinstance(optimizer, dict) else set()
+    return deep_merge(_without_replaced_spellings(base, given), update)
+
+
+def _without_replaced_spellings(data: dict[str, Any], given: set[str]) -> dict[str, Any]:
+    """`data` without the optimizer keys that are other spellings of a key in `given` (a copy when it changes)."""
+    optimizer = data.get("optimizer")
+    if not isinstance(optimizer, dict):
+        return data
+    replaced = {key for group in _SPELLINGS if group & given for key in group - given}
+    if not replaced & set(optimizer):
+        return data
+    return {**data, "optimizer": {k: v for k, v in optimizer.items() if k not in replaced}}
 
 
 def deep_merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:

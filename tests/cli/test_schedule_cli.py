@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import tomllib
 
@@ -17,7 +19,6 @@ def _run(capsys, *argv):
 
 
 def test_schedule_plot_draws_lr_and_momentum_without_data(tmp_path, capsys):
-    out = tmp_path / "s.png"
     code, text, _ = _run(
         capsys,
         "schedule",
@@ -27,7 +28,7 @@ def test_schedule_plot_draws_lr_and_momentum_without_data(tmp_path, capsys):
         "--epochs",
         "4",
         "--out",
-        str(out),
+        str(tmp_path / "figures"),
         "--set",
         "schedule.name=one_cycle",
         "--set",
@@ -38,7 +39,9 @@ def test_schedule_plot_draws_lr_and_momentum_without_data(tmp_path, capsys):
         "optimizer.lr=0.01",
     )
     assert code == 0
-    assert out.stat().st_size > 1000 and (tmp_path / "s_momentum.png").stat().st_size > 1000
+    figures = tmp_path / "figures"
+    assert (figures / "schedule.png").stat().st_size > 1000
+    assert (figures / "schedule_momentum.png").stat().st_size > 1000
     assert "lr 0.01 -> max 0.1 -> 1e-05 over 40 optimizer steps" in text
 
 
@@ -58,11 +61,11 @@ def test_schedule_plot_counts_steps_from_the_data(tmp_path, capsys, blobs_npz):
         "--set",
         "schedule.name=exponential",
         "--out",
-        str(tmp_path / "e.png"),
+        str(tmp_path),
     )
     assert code == 0
     assert "over 12 optimizer steps" in text  # 600 training samples / 100 = 6 steps per epoch, 2 epochs
-    assert not (tmp_path / "e_momentum.png").exists()
+    assert (tmp_path / "schedule.png").is_file() and not (tmp_path / "schedule_momentum.png").exists()
 
 
 def test_schedule_plot_refuses_performance_scheduling(tmp_path, capsys):
@@ -75,7 +78,7 @@ def test_schedule_plot_refuses_performance_scheduling(tmp_path, capsys):
         "--set",
         "schedule.name=performance",
         "--out",
-        str(tmp_path / "p.png"),
+        str(tmp_path),
     )
     assert code == 2 and "reacts to validation metrics" in err
 
@@ -103,15 +106,32 @@ def test_lr_find_plots_prints_and_applies_the_suggestion(tmp_path, capsys, blobs
         "--apply",
         str(cfg),
         "--out",
-        str(tmp_path / "lr.png"),
+        str(tmp_path / "lr"),  # a directory, as every command's --out: the figure goes inside it
         "--device",
         "cpu",
     )
     assert code == 0, text
-    assert "suggested lr" in text and (tmp_path / "lr.png").stat().st_size > 1000
+    assert "suggested lr" in text and (tmp_path / "lr" / "lr_find.png").stat().st_size > 1000
     written = tomllib.loads(cfg.read_text())["optimizer"]
     assert "learning_rate" not in written and 1e-4 < written["lr"] < 100 and written["lr"] != 0.5
     assert f"{written['lr']:.3g}" in text
+
+
+@pytest.mark.parametrize("command", [["lr-find"], ["schedule", "plot", "--steps-per-epoch", "5"]])
+@pytest.mark.parametrize(
+    ("out", "message"),
+    [
+        ("f.png", r"--out .*f\.png: expected a directory \(as in every deepfit command\), got a figure's file name; "
+                  r"the figure is written as DIR/(lr_find|schedule)\.png: give --out "),
+        ("file", r"--out .*file: expected a directory to write (lr_find|schedule)\.png into, but .*file is a file"),
+        ("file/sub", r"--out .*file/sub: expected a directory to write (lr_find|schedule)\.png into, but .*/file is "),
+    ],
+)
+def test_a_figure_out_that_is_not_a_directory_is_refused_before_any_work(tmp_path, capsys, command, out, message):
+    (tmp_path / "file").write_text("")
+    code, _, err = _run(capsys, *command, "--data", str(tmp_path / "missing.npz"), "--out", str(tmp_path / out))
+    assert code == 2 and re.search(message, err), err
+    assert "missing.npz" not in err  # refused before the data is read
 
 
 def test_apply_under_one_cycle_sets_max_lr(tmp_path):

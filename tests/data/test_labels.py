@@ -80,3 +80,25 @@ def test_text_labels_are_refused():
 def test_unknown_task_names_the_config_field():
     with pytest.raises(ConfigError, match=r"data\.task: expected one of multiclass, binary, regression, got 'multi'"):
         _encode([0, 1], task="multi")
+
+
+def test_a_huge_label_is_refused_with_min_max_and_distinct_count():
+    with pytest.raises(DataError, match=r"src\.npz: training labels have min 0, max 1000000000 and 3 distinct values, "
+                                        r"which would make 1000000001 classes, 999999998 of them without a sample"):
+        _encode([0, 1, 1, 10**9])
+
+
+def test_labels_numbering_a_few_classes_sparsely_are_refused_but_one_based_labels_pass():
+    with pytest.raises(DataError, match=r"renumber them 0\.\.1, or give class_names"):
+        _encode([0, 7, 0, 7])
+    assert _encode([1, 2, 3, 4, 5])[2] == 6
+
+
+def test_a_single_class_is_refused_for_multiclass():
+    with pytest.raises(DataError, match=r"every training label is 3: a multiclass task needs at least 2 classes"):
+        _encode([3, 3, 3])
+
+
+def test_a_single_class_is_warned_about_for_binary():
+    with pytest.warns(UserWarning, match=r"every training label is 1: a binary classifier trained on one class"):
+        _encode([1, 1, 1], task="binary")

@@ -88,7 +88,7 @@ def test_uint8_pixels_are_scaled_to_unit_range_as_float32():
 def test_standardisation_statistics_equal_those_of_the_training_split():
     rng = np.random.default_rng(0)
     x = rng.normal(3.0, 2.0, size=(50, 2, 3)).astype(np.float32)
-    splits = make_splits(x, np.zeros(50, dtype=int), valid=10)
+    splits = make_splits(x, np.arange(50) % 2, valid=10)
     train = x[10:]
     np.testing.assert_allclose(splits.mean.numpy(), train.mean(axis=0), rtol=1e-5)
     np.testing.assert_allclose(splits.std.numpy(), train.std(axis=0), rtol=1e-5)
@@ -113,7 +113,7 @@ def test_standardisation_never_sees_validation_or_test_data():
 
 def test_constant_features_keep_std_one_instead_of_dividing_by_zero():
     x = np.stack([np.full(6, 4.0), np.arange(6.0)], axis=1)
-    splits = make_splits(x, np.zeros(6, dtype=int), valid=0)
+    splits = make_splits(x, np.arange(6) % 2, valid=0)
     assert splits.std[0].item() == 1.0
     assert torch.equal(splits.train.x[:, 0], torch.zeros(6))
 
@@ -155,4 +155,39 @@ def test_non_finite_inputs_name_the_source_and_split():
     x = np.zeros((4, 2))
     x[0, 0] = np.inf
     with pytest.raises(DataError, match=r"data\.npz: valid inputs contain NaN or infinite values"):
-        make_splits(x, np.zeros(4, dtype=int), valid=1, source="data.npz")
+        make_splits(x, np.arange(4) % 2, valid=1, source="data.npz")
+
+
+def test_an_empty_training_set_says_so_instead_of_an_empty_range():
+    with pytest.raises(DataError, match=r"z\.npz: the training set is empty \(inputs of shape \(0, 3\)\)"):
+        make_splits(np.zeros((0, 3)), np.zeros(0, dtype=int), source="z.npz")
+
+
+@pytest.mark.parametrize(
+    ("n", "dataset_valid", "expected"),
+    [
+        (60000, 5000, (5000, "the dataset's own split")),  # Fashion-MNIST: Géron's first 5,000
+        (8000, 5000, (800, "10% of the 8000 training samples")),  # too small for the dataset's own split
+        (1797, None, (180, "10% of the 1797 training samples")),  # sklearn's digits
+        (4, None, (0, "4 training samples are too few to hold some out")),  # 10% of 4 rounds to 0
+    ],
+)
+def test_automatic_valid_adapts_to_the_dataset_and_its_size(n, dataset_valid, expected):
+    from deepfit.data.splits import resolve_valid
+
+    assert resolve_valid(None, n, dataset_valid) == expected
+    assert resolve_valid(300, n, dataset_valid) == (300, None)
+
+
+def test_automatic_valid_of_a_small_dataset_is_recorded_and_described():
+    x, y = _numbered(1797)
+    splits = make_splits(x, y, seed=4, standardize=False)
+    assert (len(splits.valid), len(splits.train), _rows(splits.valid)[:3]) == (180, 1617, [0, 1, 2])
+    assert splits.valid_split.setting == 180
+    assert splits.valid_split.describe() == (
+        "validation split: the first 180 training samples (data.valid = 180, chosen automatically: 10% of the "
+        "1797 training samples)"
+    )
+    assert make_splits(x, y, valid=0.5, seed=4).valid_split.describe() == (
+        "validation split: 898 training samples drawn at random with seed 4 (data.valid = 0.5)"
+    )

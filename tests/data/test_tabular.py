@@ -108,3 +108,13 @@ def test_csv_row_with_wrong_cell_count_names_its_line(tmp_path):
 def test_csv_without_usable_rows_or_columns_is_an_error(tmp_path, text, message):
     with pytest.raises(DataError, match=message):
         DATASETS.build("csv", path=_csv(tmp_path, text))
+
+
+@pytest.mark.parametrize(
+    ("text", "line"), [("label,caf\xe9\n0,1.0\n1,2.0\n", 1), ("label,a\n0,1.0\n1,2.0\xe9\n", 3)]
+)
+def test_a_latin1_csv_names_the_line_and_byte_that_are_not_utf8(tmp_path, text, line):
+    path = tmp_path / "l.csv"
+    path.write_bytes(text.encode("latin-1"))
+    with pytest.raises(DataError, match=rf"l\.csv, line {line}: not UTF-8 text \(byte 0xe9\); expected a UTF-8"):
+        DATASETS.build("csv", path=path)

@@ -65,3 +65,21 @@ def test_load_reports_missing_and_mismatched_files(tmp_path):
     (tmp_path / "model.json").write_text(meta)
     with pytest.raises(CheckpointError, match="do not fit the architecture"):
         load_model(tmp_path)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{}, {"norm": "before", "input_norm": True}, {"norm": "after", "hidden": [7, 5, 3]}, {"hidden": []}],
+)
+def test_parameter_count_matches_the_built_model(options):
+    spec = ModelSpec(input_shape=(4, 3), num_outputs=5, **options)
+    assert spec.parameter_count() == sum(p.numel() for p in build_model(spec).parameters())
+
+
+@pytest.mark.parametrize(("hidden", "outputs"), [([1_000_000_000], 3), ([8], 1_000_000_001)])
+def test_a_model_too_large_to_allocate_is_refused_saying_its_size(hidden, outputs):
+    spec = ModelSpec(input_shape=(12,), num_outputs=outputs, hidden=hidden)
+    count = f"{spec.parameter_count():,}"
+    with pytest.raises(ConfigError, match=rf"model: the network 12 -> .* would have {count} parameters \(\d.*GB as "
+                                          r"float32.*above the limit of 1,000,000,000; check model\.hidden"):
+        build_model(spec)

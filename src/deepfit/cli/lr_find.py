@@ -10,7 +10,7 @@ import tomli_w
 from rich.console import Console
 
 from deepfit.atomic import write_text_atomic
-from deepfit.cli.options import add_run_options, config_from_args
+from deepfit.cli.options import add_figure_out, add_run_options, config_from_args, figure_path
 from deepfit.config import config_from_dict, read_toml
 from deepfit.diagnose import find_lr
 from deepfit.errors import ConfigError
@@ -38,19 +38,19 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
         help="write the suggested lr into this config file as optimizer.lr, or schedule.max_lr under one_cycle "
         "(created if missing; comments are lost)",
     )
-    p.add_argument("--out", dest="figure", metavar="FILE.png", help="figure to write (default lr_find.png)")
-    p.set_defaults(func=cmd_lr_find, out=None)
+    add_figure_out(p, "lr_find.png")
+    p.set_defaults(func=cmd_lr_find)
 
 
 def cmd_lr_find(args: argparse.Namespace) -> int:
     cfg = config_from_args(args)
+    figure = figure_path(args.figure_dir, "lr_find.png")
     use_threads(cfg.train.threads)
     device = resolve_device(cfg.train.device)
     splits = load_splits(cfg)
     trainer = build_trainer(cfg, build_member(cfg, model_spec(cfg, splits)), splits, device)
     given = {"start_lr": args.start_lr, "end_lr": args.end_lr, "steps": args.steps}
     result = find_lr(trainer, splits.train, **{k: v for k, v in given.items() if v is not None})
-    figure = Path(args.figure or "lr_find.png")
     marks = {}
     if result.suggestion is not None:
         marks = {"suggested (min-loss lr / 10)": result.suggestion, "steepest descent": result.steepest_lr}

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
+import warnings
 
 from deepfit import __version__
 from deepfit.errors import DeepfitError
@@ -32,13 +34,20 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return int(args.func(args) or 0)
+        with warnings.catch_warnings():
+            warnings.showwarning = functools.partial(_show_warning, args.command)
+            return int(args.func(args) or 0)
     except DeepfitError as exc:
         print(f"deepfit {args.command}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"deepfit {args.command}: interrupted", file=sys.stderr)
         return 130
+
+
+def _show_warning(command: str, message: Warning | str, category: type[Warning], *_args: object, **_kw: object) -> None:
+    """A warning as one line naming the command, like its errors, instead of Python's file, line and source."""
+    print(f"deepfit {command}: warning: {message}", file=sys.stderr)
 
 
 if __name__ == "__main__":

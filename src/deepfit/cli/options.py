@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 from typing import Any
 
-from deepfit.config import RunConfig, deep_merge, load_config
-from deepfit.errors import ConfigError
+from deepfit.config import RunConfig, load_config, merge_layer
+from deepfit.data import DATASETS
+from deepfit.errors import ConfigError, DataError, OutputError
 from deepfit.presets import PRESETS
 
 
@@ -44,12 +46,58 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--quiet", action="store_true", help="no progress output")
 
 
+_FIGURE_SUFFIXES = (".png", ".pdf", ".svg", ".jpg", ".jpeg")
+
+
+def add_figure_out(p: argparse.ArgumentParser, figure: str) -> None:
+    """`--out DIR` of a command that draws `figure`: a directory, as every command's `--out` is."""
+    p.add_argument("--out", dest="figure_dir", metavar="DIR",
+                   help=f"directory to write {figure} into (created if missing; default: the current directory)")
+    p.set_defaults(out=None)
+
+
+def figure_path(out: str | None, name: str) -> Path:
+    """Where figure `name` goes under `--out DIR`, or in the current directory; checked before any work, and
+    DIR is created when the figure is written.
+
+    Raises:
+        OutputError: DIR or a folder above it is a file, or DIR ends like an image file (`--out lr.png`).
+    """
+    if out is None:
+        return Path(name)
+    directory = Path(out)
+    blocker = next((p for p in (directory, *directory.parents) if p.exists() and not p.is_dir()), None)
+    if blocker is not None:
+        raise OutputError(f"--out {out}: expected a directory to write {name} into, but {blocker} is a file")
+    if directory.suffix.lower() in _FIGURE_SUFFIXES:
+        raise OutputError(
+            f"--out {out}: expected a directory (as in every deepfit command), got a figure's file name; "
+            f"the figure is written as DIR/{name}: give --out {directory.parent}"
+        )
+    return directory / name
+
+
 def data_overrides(value: str) -> list[str]:
+    """The `--set` overrides `--data VALUE` stands for: a file source by extension, an IDX folder, or a name.
+
+    Raises:
+        DataError: VALUE looks like a path (a separator or an extension) but does not exist, or is a file of
+            another type than .npz or .csv. Other unknown names are the registry's `ConfigError`.
+    """
     path = Path(value)
     if path.suffix in (".npz", ".csv"):
         return [f"data.name={path.suffix[1:]}", f"data.path={_quote(value)}"]
     if path.is_dir():
         return ["data.name=idx", f"data.dir={_quote(value)}"]
+    if value not in DATASETS:
+        if path.exists():
+            kind = f"unsupported extension {path.suffix!r}" if path.suffix else "a file without an extension"
+            raise DataError(f"--data {value}: {kind}, expected .npz, .csv or an IDX folder")
+        if path.suffix or "/" in value or os.sep in value:
+            raise DataError(
+                f"--data {value}: not found (no such file or directory); expected a dataset name "
+                f"({', '.join(DATASETS.names())}), an .npz or .csv file, or an IDX folder"
+            )
     return [f"data.name={_quote(value)}"]
 
 
@@ -70,7 +118,7 @@ def config_from_args(
             preset_data = PRESETS.build(preset)
         except ConfigError as exc:
             raise ConfigError(f"--preset: {exc}") from None
-        base = deep_merge(preset_data, base or {})
+        base = merge_layer(preset_data, base or {})
     overrides = list(args.overrides)
     if args.data:
         overrides += data_overrides(args.data)

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from rich.console import Console
 
-from deepfit.cli.options import add_run_options, config_from_args
+from deepfit.cli.options import add_figure_out, add_run_options, config_from_args, figure_path
 from deepfit.errors import ConfigError
 from deepfit.optim import ScheduleWithMomentum
 from deepfit.report import plot_series
@@ -29,12 +28,13 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
         metavar="N",
         help="batches per epoch; without it the data is loaded once to count them",
     )
-    plot.add_argument("--out", dest="figure", metavar="FILE.png", help="figure to write (default schedule.png)")
-    plot.set_defaults(func=cmd_schedule_plot, out=None)
+    add_figure_out(plot, "schedule.png (and schedule_momentum.png)")
+    plot.set_defaults(func=cmd_schedule_plot)
 
 
 def cmd_schedule_plot(args: argparse.Namespace) -> int:
     cfg = config_from_args(args)
+    figure = figure_path(args.figure_dir, "schedule.png")
     if args.steps_per_epoch is not None and args.steps_per_epoch < 1:
         raise ConfigError(f"--steps-per-epoch must be >= 1, got {args.steps_per_epoch}")
     train_size = args.steps_per_epoch * cfg.train.batch_size if args.steps_per_epoch else len(load_splits(cfg).train)
@@ -50,14 +50,13 @@ def cmd_schedule_plot(args: argparse.Namespace) -> int:
     xs = list(range(total))
     lrs = [schedule(t) for t in xs] if schedule is not None else [lr0] * total
     unit = "optimizer step" if cfg.schedule.interval == "step" else "epoch (0-based)"
-    figure = Path(args.figure or "schedule.png")
     plot_series(xs, {"lr": lrs}, figure, xlabel=unit, ylabel="learning rate", title=f"schedule {name!r}")
     console.print(
         f"lr {lrs[0]:.3g} -> max {max(lrs):.3g} -> {lrs[-1]:.3g} over {total} {unit}s: {figure}", highlight=False
     )
     if isinstance(schedule, ScheduleWithMomentum):
         moms = [schedule.momentum(t) for t in xs]
-        mom_figure = figure.with_name(f"{figure.stem}_momentum{figure.suffix or '.png'}")
+        mom_figure = figure.with_name("schedule_momentum.png")
         plot_series(xs, {"momentum": moms}, mom_figure, xlabel=unit, ylabel="momentum", title=f"schedule {name!r}")
         console.print(f"momentum {moms[0]:.3g} -> min {min(moms):.3g} -> {moms[-1]:.3g}: {mom_figure}", highlight=False)
     return 0

@@ -10,10 +10,12 @@ import numpy as np
 import torch
 from rich.console import Console
 
+from deepfit.atomic import atomic_path
 from deepfit.cli.options import add_run_options, config_from_args
+from deepfit.data.splits import as_float_inputs
 from deepfit.diagnose.doctor import run_diagnosed
 from deepfit.diagnose.rules import Finding
-from deepfit.errors import ConfigError, DataError, ShapeError
+from deepfit.errors import ConfigError, DataError, OutputError, ShapeError
 from deepfit.nn import load_model
 from deepfit.presets import DEFAULT_TRAIN_PRESET
 from deepfit.report.run_report import write_run_report
@@ -40,10 +42,12 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--device", default="auto")
     p.set_defaults(func=cmd_evaluate)
 
-    p = sub.add_parser("predict", help="predict with a saved run on inputs from an .npz file")
+    p = sub.add_parser("predict", help="predict with a saved run on inputs from an .npz or .npy file")
     p.add_argument("run_dir")
-    p.add_argument("--input", required=True, metavar="FILE.npz", help="array 'x' (or 'x_test') of samples")
-    p.add_argument("--output", metavar="FILE.npz", help="where to write probabilities (default: print)")
+    p.add_argument("--input", required=True, metavar="FILE.npz|FILE.npy",
+                   help="array 'x' (or 'x_test') of an .npz archive, or an .npy array, of samples")
+    p.add_argument("--output", metavar="FILE.npz",
+                   help="where to write probabilities (.npz is added if missing; default: print)")
     p.add_argument("--mc-samples", type=int, metavar="N", help="MC Dropout: average N passes with dropout on")
     p.add_argument("--mc-seed", type=int, default=0, help="seed of the MC Dropout masks")
     p.add_argument("--device", default="auto")
@@ -97,6 +101,9 @@ def report_run(result: RunResult) -> int:
     report = write_run_report(result.run_dir)
     m = result.metrics
     figures = "  ".join(f"{s} acc {m[s]['acc']:.4f}" for s in ("valid", "test") if s in m and "acc" in m[s])
+    split = result.splits.valid_split if result.splits is not None else None
+    if split is not None and split.auto:  # say what an automatic data.valid chose (config.toml records it)
+        console.print(split.describe(), highlight=False, soft_wrap=True)
     if "early_stopping" in m:
         console.print(early_stopping_line(m["early_stopping"], m["epochs"]), highlight=False, soft_wrap=True)
     console.print(f"{figures}\nrun directory: {result.run_dir}\nreport: {report}", highlight=False, soft_wrap=True)
@@ -119,14 +126,14 @@ def early_stopping_line(es: dict, epochs: int) -> str:
 
 def _load(run_dir: str, device: str) -> tuple[Trainer, dict]:
     cfg = load_run_config(run_dir)
-    model, _spec, meta, extra = load_model(run_dir)
+    model, spec, meta, extra = load_model(run_dir)
     trainer = Trainer(
         model,
         objective_for(meta.get("task", cfg.train.loss), cfg.data.task),
         device=resolve_device(device),
         eval_batch_size=cfg.train.eval_batch_size,
     )
-    return trainer, {"cfg": cfg, "meta": meta, **extra}
+    return trainer, {"cfg": cfg, "meta": meta, "spec": spec, **extra}
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
@@ -142,13 +149,12 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 def cmd_predict(args: argparse.Namespace) -> int:
     trainer, ctx = _load(args.run_dir, args.device)
     x = _read_inputs(Path(args.input))
-    if x.dtype == np.uint8:
-        x = x.astype(np.float32) / 255.0
-    xt = torch.as_tensor(np.asarray(x, dtype=np.float32))
+    shape = tuple(ctx["spec"].input_shape)
+    if x.ndim < 2 or tuple(x.shape[1:]) != shape:
+        raise ShapeError(f"{args.input}: expected samples of shape (n, {', '.join(map(str, shape))}) as the model "
+                         f"was trained on, found an array of shape {x.shape}")
+    xt = torch.from_numpy(as_float_inputs(x, source=args.input, split="predict"))  # as training: no NaN, no text
     if "mean" in ctx:
-        shape = tuple(ctx["mean"].shape)
-        if tuple(xt.shape[1:]) != shape:
-            raise ShapeError(f"{args.input}: samples have shape {tuple(xt.shape[1:])}, the model expects {shape}")
         xt = (xt - ctx["mean"]) / ctx["std"]
     mc = None
     if args.mc_samples is not None:
@@ -163,8 +169,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
             arrays["std"] = mc.std.numpy()
             if mc.entropy is not None:
                 arrays["entropy"] = mc.entropy.numpy()
-        np.savez(args.output, **arrays)
-        console.print(f"wrote {len(probs)} predictions to {args.output}", highlight=False)
+        written = _write_predictions(args.output, arrays)
+        console.print(f"wrote {len(probs)} predictions to {written}", highlight=False, soft_wrap=True)
     else:
         names = ctx["meta"].get("class_names")
         for row in probs[:20]:
@@ -180,13 +186,38 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
 
 def _read_inputs(path: Path) -> np.ndarray:
+    """The samples of an .npz archive (array `x`, `x_test` or `X`) or an .npy array, read without pickle."""
     if not path.is_file():
         raise DataError(f"{path}: input file not found")
     try:
-        with np.load(path) as f:
-            for key in ("x", "x_test", "X"):
-                if key in f:
+        loaded = np.load(path, allow_pickle=False)
+    except (ValueError, OSError, EOFError) as exc:
+        raise DataError(f"{path}: not a readable .npz or .npy file ({exc})") from None
+    if isinstance(loaded, np.ndarray):
+        return loaded
+    with loaded as f:
+        for key in ("x", "x_test", "X"):
+            if key in f:
+                try:
                     return f[key]
-            raise DataError(f"{path}: expected an array named 'x' (or 'x_test'), found {sorted(f.files)}")
-    except (ValueError, OSError) as exc:
-        raise DataError(f"{path}: not a readable .npz file ({exc})") from None
+                except (ValueError, OSError) as exc:
+                    raise DataError(f"{path}: array {key!r} is not readable ({exc})") from None
+        raise DataError(f"{path}: expected an array named 'x' (or 'x_test'), found {sorted(f.files)}")
+
+
+def _write_predictions(output: str, arrays: dict[str, np.ndarray]) -> Path:
+    """Write `arrays` to `output` atomically, named as np.savez names it (`.npz` added); returns the path."""
+    path = Path(output)
+    if path.is_dir():
+        raise OutputError(f"--output {output}: is a directory; expected a file name such as {path / 'predictions.npz'}")
+    if path.suffix != ".npz":
+        path = path.with_name(path.name + ".npz")
+    blocker = next((p for p in path.parents if p.exists() and not p.is_dir()), None)
+    if blocker is not None:
+        raise OutputError(f"--output {output}: {blocker} is a file, not a directory; choose another --output")
+    try:
+        with atomic_path(path) as tmp, tmp.open("wb") as f:
+            np.savez(f, **arrays)
+    except OutputError as exc:
+        raise OutputError(f"--output: {exc}; choose another --output") from None
+    return path

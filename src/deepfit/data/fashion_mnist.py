@@ -26,6 +26,7 @@ from deepfit.errors import DataError
 FASHION_MNIST_CLASSES: tuple[str, ...] = (
     "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
 )  # fmt: skip
+FASHION_MNIST_VALID = 5000  # Géron (ch. 10): X_valid = X_train_full[:5000]; the automatic data.valid here
 FASHION_MNIST_URL = "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"
 SYSTEM_DIR = Path("/usr/share/datasets/fashion-mnist")  # Debian/Ubuntu package dataset-fashion-mnist
 ENV_VAR = "DEEPFIT_DATA"
@@ -147,7 +148,7 @@ def find_fashion_mnist(
 def fashion_mnist(dir: str | Path | None = None, **find_options) -> RawDataset:
     """Fashion-MNIST as uint8 images (n, 28, 28) and uint8 labels 0-9, found by `find_fashion_mnist`."""
     raw = read_idx_dir(find_fashion_mnist(dir, **find_options), require_test=True)
-    return raw._replace(class_names=list(FASHION_MNIST_CLASSES))
+    return raw._replace(class_names=list(FASHION_MNIST_CLASSES), valid=FASHION_MNIST_VALID)
 
 
 def _file_list() -> str:

@@ -6,11 +6,14 @@ cross-entropy on one logit; regression -> float32 values.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from deepfit.errors import ConfigError, DataError, ShapeError
 
 TASKS = ("multiclass", "binary", "regression")
+MAX_CLASSES = 100_000  # an inferred class count above this is a label column of ids or values, not classes
 
 
 def check_task(task: str) -> None:
@@ -30,7 +33,10 @@ def encode_labels(
     """Checked and encoded `(y_train, y_test, num_classes)`.
 
     For multiclass, `num_classes` is `len(class_names)` when names are given, else the largest training
-    label + 1; test labels must fall in the same range. It is 2 for binary and None for regression.
+    label + 1, which must be plausible: at most `MAX_CLASSES`, with at least half of 0..C-1 present (labels
+    {0, 1, 10**9} would build a 10**9-way output layer). Test labels must fall in the same range. A training
+    set of one class is refused for multiclass and warned about for binary: it trains to 100% and says
+    nothing. `num_classes` is 2 for binary and None for regression.
 
     Raises:
         ConfigError: an unknown task, or class names that do not fit a binary task.
@@ -51,11 +57,18 @@ def encode_labels(
         for split, y in (("train", y_train), ("test", y_test)):
             if y is not None:
                 _check_binary(y, source=source, split=split)
+        if y_train.size and (y_train == y_train[0]).all():
+            warnings.warn(
+                f"{source}: every training label is {y_train[0]:g}: a binary classifier trained on one class "
+                "predicts it everywhere, and its accuracy means nothing; check data.path and data.task",
+                UserWarning,
+                stacklevel=2,
+            )
         return y_train.astype(np.float32), _maybe(y_test, np.float32), 2
     num_classes = len(class_names) if class_names is not None else None
     _check_classes(y_train, num_classes, source=source, split="train")
     if num_classes is None:
-        num_classes = int(y_train.max()) + 1 if y_train.size else 0
+        num_classes = _inferred_classes(y_train, source=source)
     if y_test is not None:
         _check_classes(y_test, num_classes, source=source, split="test")
     return y_train.astype(np.int64), _maybe(y_test, np.int64), num_classes
@@ -91,6 +104,26 @@ def _check_classes(y: np.ndarray, num_classes: int | None, *, source: str, split
         raise DataError(
             f"{source}: {split} labels for task 'multiclass' span [{lo:g}, {hi:g}]{example}, expected {expected}"
         )
+
+
+def _inferred_classes(y: np.ndarray, *, source: str) -> int:
+    """The class count of training labels already known to be whole numbers >= 0: the largest + 1."""
+    if y.size == 0:
+        return 0
+    values = np.unique(y)
+    count = int(values[-1]) + 1
+    if len(values) == 1:
+        raise DataError(
+            f"{source}: every training label is {int(values[0])}: a multiclass task needs at least 2 classes "
+            "(a one-class classifier scores 100% and learns nothing); check data.path, or data.task"
+        )
+    if count > MAX_CLASSES or count - len(values) > len(values):
+        raise DataError(
+            f"{source}: training labels have min {int(values[0])}, max {int(values[-1])} and {len(values)} distinct "
+            f"values, which would make {count} classes, {count - len(values)} of them without a sample; expected "
+            f"labels 0..C-1 with C at most {MAX_CLASSES}: renumber them 0..{len(values) - 1}, or give class_names"
+        )
+    return count
 
 
 def _check_binary(y: np.ndarray, *, source: str, split: str) -> None:

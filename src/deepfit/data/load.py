@@ -18,7 +18,7 @@ def load_data(
     *,
     dir: str | Path | None = None,
     path: str | Path | None = None,
-    valid: int | float = 5000,
+    valid: int | float | None = None,
     subset: int | None = None,
     standardize: bool = True,
     seed: int = 0,
@@ -52,6 +52,7 @@ def load_data(
         task=task,
         class_names=raw.class_names,
         source=source,
+        dataset_valid=raw.valid,
     )
 
 

@@ -17,13 +17,18 @@ from deepfit.registry import Registry
 
 
 class RawDataset(NamedTuple):
-    """What a source returns: NumPy arrays as stored, before any split or scaling."""
+    """What a source returns: NumPy arrays as stored, before any split or scaling.
+
+    `valid` is the dataset's own validation count (Géron's 5,000 for Fashion-MNIST), the one an automatic
+    `data.valid` takes; None: a fraction (see `splits.resolve_valid`).
+    """
 
     x_train: np.ndarray
     y_train: np.ndarray
     x_test: np.ndarray | None
     y_test: np.ndarray | None
     class_names: list[str] | None
+    valid: int | None = None
 
 
 DATASETS: Registry[RawDataset] = Registry("dataset")

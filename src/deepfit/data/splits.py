@@ -10,11 +10,12 @@ import numpy as np
 import torch
 
 from deepfit.data.labels import encode_labels
-from deepfit.data.tensors import Splits, TensorData
+from deepfit.data.tensors import Splits, TensorData, ValidSplit
 from deepfit.errors import ConfigError, DataError, ShapeError
 
 _Selection = slice | np.ndarray  # rows of the training file: a slice (a view) or sorted indices
 _CHUNK_ROWS = 4096  # rows per pass when summing squared deviations: bounds the float64 temporary
+AUTO_VALID_FRACTION = 0.1  # an automatic data.valid without a dataset's own split, as Keras users pass validation_split
 
 
 def make_splits(
@@ -23,13 +24,14 @@ def make_splits(
     x_test: np.ndarray | None = None,
     y_test: np.ndarray | None = None,
     *,
-    valid: int | float = 5000,
+    valid: int | float | None = None,
     subset: int | None = None,
     standardize: bool = True,
     seed: int = 0,
     task: str = "multiclass",
     class_names: list[str] | None = None,
     source: str = "arrays",
+    dataset_valid: int | None = None,
 ) -> Splits:
     """Train/valid/test `Splits` on the CPU from the arrays of a training file and an optional test file.
 
@@ -40,13 +42,14 @@ def make_splits(
     Args:
         valid: an int >= 1 takes the FIRST `valid` training samples as the validation set (Géron ch. 11:
             `X_valid = X_train_full[:5000]`); a float in (0, 1) takes that fraction at random (seeded by
-            `seed`); 0 means no validation set. Defaults to 5000, Géron's split of Fashion-MNIST.
+            `seed`); 0 means no validation set. None (the default) chooses, see `resolve_valid`.
         subset: keep only the first `subset` training samples left after the validation split; the
             validation and test sets are unchanged.
         task: "multiclass" (int64 labels), "binary" (float32 0/1) or "regression" (float32 targets).
         class_names: for multiclass, fixes `num_classes` to their number; otherwise it is the largest
             training label + 1.
         source: how errors name the data (a file, a folder or a dataset name).
+        dataset_valid: the dataset's own validation count (`RawDataset.valid`), for `valid=None`.
 
     Raises:
         ConfigError: `valid`, `subset` or `task` is out of range (the message names `data.<field>`).
@@ -66,14 +69,15 @@ def make_splits(
                 f"as in the training set"
             )
     y_train, y_test, num_classes = encode_labels(y_train, y_test, task=task, class_names=class_names, source=source)
-    train_rows, valid_rows = _valid_split(len(x_train), valid, seed)
+    setting, auto = resolve_valid(valid, len(x_train), dataset_valid)
+    train_rows, valid_rows = _valid_split(len(x_train), setting, seed)
     train_rows = _subset(train_rows, subset)
 
-    xs = {"train": _to_float(x_train[train_rows], source=source, split="train")}
+    xs = {"train": as_float_inputs(x_train[train_rows], source=source, split="train")}
     if valid_rows is not None:
-        xs["valid"] = _to_float(x_train[valid_rows], source=source, split="valid")
+        xs["valid"] = as_float_inputs(x_train[valid_rows], source=source, split="valid")
     if x_test is not None:
-        xs["test"] = _to_float(x_test, source=source, split="test")
+        xs["test"] = as_float_inputs(x_test, source=source, split="test")
     mean = std = None
     if standardize:
         mean, std = _fit_standardizer(xs["train"])
@@ -95,7 +99,30 @@ def make_splits(
         num_classes=num_classes,
         mean=None if mean is None else torch.from_numpy(mean),
         std=None if std is None else torch.from_numpy(std),
+        valid_split=ValidSplit(setting, len(xs["valid"]) if "valid" in xs else 0, auto,
+                               seed if isinstance(setting, float) else None),
     )
+
+
+def resolve_valid(
+    valid: int | float | None, n: int, dataset_valid: int | None = None
+) -> tuple[int | float, str | None]:
+    """(the `data.valid` setting to use, why it was chosen or None when `valid` was given) for `n` samples.
+
+    None chooses a count, so the split is the same for every seed: the dataset's own split `dataset_valid`
+    (the first 5,000 of Fashion-MNIST, Géron ch. 10) when it leaves at least as many training samples, else
+    the first `AUTO_VALID_FRACTION` of the samples (Keras's `validation_split` also takes a fixed slice,
+    the last), else (fewer than 5 samples) none. A fixed 5,000 would refuse every dataset of 5,000 samples
+    or fewer.
+    """
+    if valid is not None:
+        return valid, None
+    if dataset_valid is not None and 0 < dataset_valid <= n // 2:
+        return int(dataset_valid), "the dataset's own split"
+    count = round(AUTO_VALID_FRACTION * n)
+    if 1 <= count < n:
+        return count, f"{AUTO_VALID_FRACTION:.0%} of the {n} training samples"
+    return 0, f"{n} training samples are too few to hold some out"
 
 
 def _check_pair(x: np.ndarray, y: np.ndarray, *, source: str, split: str) -> None:
@@ -103,6 +130,8 @@ def _check_pair(x: np.ndarray, y: np.ndarray, *, source: str, split: str) -> Non
         raise ShapeError(f"{source}: {split} inputs must have shape (n, *sample_shape), got {x.shape}")
     if y.ndim < 1 or len(x) != len(y):
         raise ShapeError(f"{source}: {split} inputs hold {len(x)} samples but the labels have shape {y.shape}")
+    if split == "train" and len(x) == 0:
+        raise DataError(f"{source}: the training set is empty (inputs of shape {x.shape}), expected at least 1 sample")
 
 
 def _valid_split(n: int, valid: int | float, seed: int) -> tuple[_Selection, _Selection | None]:
@@ -140,8 +169,13 @@ def _subset(rows: _Selection, subset: int | None) -> _Selection:
     return slice(rows.start, rows.start + int(subset)) if isinstance(rows, slice) else rows[:subset]
 
 
-def _to_float(x: np.ndarray, *, source: str, split: str) -> np.ndarray:
-    """A new float32 array; uint8 pixels are scaled to [0, 1]."""
+def as_float_inputs(x: np.ndarray, *, source: str, split: str) -> np.ndarray:
+    """A new float32 array; uint8 pixels are scaled to [0, 1]. `predict` converts its inputs here too, so a
+    model sees what it was trained on.
+
+    Raises:
+        DataError: `x` holds strings or objects rather than numbers, or a NaN or infinite value.
+    """
     if x.dtype.kind not in "biuf":
         raise DataError(f"{source}: {split} inputs must be numbers, got dtype {x.dtype}")
     if x.dtype == np.uint8:

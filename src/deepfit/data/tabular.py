@@ -55,7 +55,7 @@ def csv_table(path: str | Path | None = None, label_column: str | None = None) -
     try:
         return _read_csv(path, label_column)
     except UnicodeDecodeError as exc:
-        raise DataError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start}); save the table as UTF-8") from None
+        raise _not_utf8(path, exc) from None
 
 
 def _read_csv(path: Path, label_column: str | None) -> RawDataset:
@@ -69,7 +69,9 @@ def _read_csv(path: Path, label_column: str | None) -> RawDataset:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # "input contained no data": reported below
-            table = np.loadtxt(path, delimiter=",", skiprows=1, dtype=np.float64, ndmin=2, comments=None)
+            table = np.loadtxt(
+                path, delimiter=",", skiprows=1, dtype=np.float64, ndmin=2, comments=None, encoding="utf-8"
+            )
     except ValueError as exc:
         _raise_bad_cell(path, header)
         raise DataError(f"{path}: cannot parse as numbers: {exc}") from None
@@ -89,16 +91,29 @@ def _existing_file(path: str | Path | None, name: str) -> Path:
 
 
 def _header(path: Path) -> list[str]:
-    with path.open(newline="") as f:
+    with path.open(newline="", encoding="utf-8") as f:
         header = next(csv.reader(f), None)
     if not header:
         raise DataError(f"{path}: expected a header row naming the columns, found an empty file")
     return [name.strip() for name in header]
 
 
+def _not_utf8(path: Path, exc: UnicodeDecodeError) -> DataError:
+    """A `DataError` naming the first line of `path` that is not UTF-8 and its first bad byte."""
+    for number, line in enumerate(path.read_bytes().splitlines(), start=1):
+        try:
+            line.decode("utf-8")
+        except UnicodeDecodeError as bad:
+            return DataError(
+                f"{path}, line {number}: not UTF-8 text (byte 0x{line[bad.start]:02x}); expected a UTF-8 CSV "
+                "file: save it as UTF-8 (e.g. `iconv -f latin1 -t utf-8`)"
+            )
+    return DataError(f"{path}: not UTF-8 text ({exc.reason}); expected a UTF-8 CSV file")
+
+
 def _raise_bad_cell(path: Path, header: list[str]) -> None:
     """Find the first cell NumPy refused and raise an error naming its line, column and value."""
-    with path.open(newline="") as f:
+    with path.open(newline="", encoding="utf-8") as f:
         reader = csv.reader(f)
         next(reader)
         for row in reader:

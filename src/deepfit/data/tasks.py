@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from deepfit.data.fashion_mnist import FASHION_MNIST_CLASSES, fashion_mnist
+from deepfit.data.fashion_mnist import FASHION_MNIST_CLASSES, FASHION_MNIST_VALID, fashion_mnist
 from deepfit.data.sources import DATASETS, RawDataset
 from deepfit.errors import ConfigError
 
@@ -42,7 +42,7 @@ def select_classes(raw: RawDataset, classes: tuple[int, ...], *, binary_positive
     if binary_positive is not None:
         negatives = "/".join(FASHION_MNIST_CLASSES[c] for c in classes if c != binary_positive)
         names = [negatives, FASHION_MNIST_CLASSES[binary_positive]]
-    return RawDataset(x_train, y_train, x_test, y_test, names)
+    return RawDataset(x_train, y_train, x_test, y_test, names, raw.valid)
 
 
 def shuffle_after(raw: RawDataset, holdout: int, sample_seed: int | None) -> RawDataset:
@@ -69,11 +69,14 @@ def fashion_mnist_a(dir: str | Path | None = None) -> RawDataset:
 @DATASETS.register(
     "fashion_mnist_b", summary="Fashion-MNIST task B: shirt (1) vs sandal (0); use data.subset = 200, task = binary"
 )
-def fashion_mnist_b(dir: str | Path | None = None, sample_seed: int | None = None, holdout: int = 5000) -> RawDataset:
+def fashion_mnist_b(
+    dir: str | Path | None = None, sample_seed: int | None = None, holdout: int = FASHION_MNIST_VALID
+) -> RawDataset:
     """Task B of Géron's transfer example (ch. 11): is it a shirt? 12,000 training, 2,000 test images.
 
     Géron trains on only 200 images: set `data.subset = 200`. `sample_seed` draws a different sample
-    (see `shuffle_after`); `holdout` should equal `data.valid` (both default to 5000).
+    (see `shuffle_after`); `holdout` should equal `data.valid` (both default to 5000: an automatic
+    `data.valid` takes Fashion-MNIST's 5,000 here too).
     """
     return shuffle_after(
         select_classes(fashion_mnist(dir), TASK_B_CLASSES, binary_positive=SHIRT), holdout, sample_seed

@@ -42,13 +42,36 @@ class TensorData:
         return TensorData(self.x[index], self.y[index])
 
 
+@dataclass(frozen=True)
+class ValidSplit:
+    """How the validation split was made: the `data.valid` setting used (a count or a fraction) and, when it
+    was chosen automatically, why; so a run can say what it chose and record it in its config."""
+
+    setting: int | float
+    samples: int
+    auto: str | None = None  # why an automatic data.valid chose `setting`; None: the user set it
+    seed: int | None = None  # the seed of a random fraction
+
+    def describe(self) -> str:
+        """One line for the run's output, e.g. `validation split: the first 180 training samples (data.valid =
+        180, chosen automatically: 10% of the 1797 training samples)`."""
+        if self.samples == 0:
+            what = "none"
+        elif isinstance(self.setting, float):
+            what = f"{self.samples} training samples drawn at random with seed {self.seed}"
+        else:
+            what = f"the first {self.samples} training samples"
+        chosen = f", chosen automatically: {self.auto}" if self.auto else ""
+        return f"validation split: {what} (data.valid = {self.setting}{chosen})"
+
+
 @dataclass
 class Splits:
     """Train, validation and test data with what the model and report need to know about them.
 
     `mean` and `std` are the per-feature standardisation statistics (shape `input_shape`) fitted on the
     training split only; both are None when the data was not standardised. `num_classes` is None for
-    regression.
+    regression. `valid_split` says how the validation split was chosen (None for splits built by hand).
     """
 
     train: TensorData
@@ -59,6 +82,7 @@ class Splits:
     num_classes: int | None
     mean: torch.Tensor | None = None
     std: torch.Tensor | None = None
+    valid_split: ValidSplit | None = None
 
     def __post_init__(self) -> None:
         self.input_shape = tuple(self.input_shape)

@@ -18,9 +18,10 @@ from deepfit.data import Splits
 from deepfit.diagnose.rules import Finding, diagnose_record
 from deepfit.diagnose.stats import DoctorProbe
 from deepfit.errors import ConfigError
-from deepfit.nn import ACTIVATIONS, check_self_normalizing
+from deepfit.nn import ACTIVATIONS
 from deepfit.run import RunResult, build_member, load_splits, model_spec, run_training, write_json
 from deepfit.run.setup import run_lr
+from deepfit.run.training import self_normalization_violations
 from deepfit.train import Trainer
 from deepfit.train.batches import steps_per_epoch
 
@@ -52,9 +53,7 @@ def run_context(cfg: RunConfig, splits: Splits) -> dict[str, Any]:
     spec = model_spec(cfg, splits)
     name = spec.activation if isinstance(spec.activation, str) else spec.activation.get("name", "")
     model = build_member(cfg, spec)
-    reg = cfg.regularization
-    penalized = reg.penalty is not None or any(v not in ("none", False) for v in reg.layers.values())
-    violations = check_self_normalizing(model, splits.train.x[:2048], spec=spec, penalized=penalized)
+    violations = self_normalization_violations(model, spec, splits, cfg)
     return {
         "activation": ACTIVATIONS.canonical(name),
         "init": spec.init if isinstance(spec.init, str) else spec.init.get("name"),

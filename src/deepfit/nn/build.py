@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections import OrderedDict
 from dataclasses import asdict, dataclass, field
@@ -17,6 +18,9 @@ from deepfit.nn.dropout import build_dropout, check_rate
 from deepfit.nn.init import auto_initializer, resolve_initializer
 
 OUTPUT_INIT = "glorot_uniform"  # Keras's default for the output layer, as in the chapter's models
+# A dense net above this is a typo (hidden = [1000000000]) or a label column of ids, not a model: refused
+# before torch tries to allocate it. 1e9 float32 weights are 4 GB, and training adds gradients and optimizer state.
+MAX_PARAMETERS = 1_000_000_000
 
 
 @dataclass
@@ -59,6 +63,15 @@ class ModelSpec:
     def in_features(self) -> int:
         return math.prod(self.input_shape)
 
+    def parameter_count(self) -> int:
+        """The parameters `build_model` would allocate (kernels, biases, batch-norm scales and shifts; an
+        activation's own, such as PReLU's, aside), computed from the widths alone."""
+        widths = [self.in_features, *self.hidden, self.num_outputs]
+        kernels = sum(a * b for a, b in itertools.pairwise(widths))
+        biases = (0 if self.norm == "before" else sum(self.hidden)) + self.num_outputs
+        norms = 2 * self.in_features * self.input_norm + (2 * sum(self.hidden) if self.norm != "none" else 0)
+        return kernels + biases + norms
+
 
 def build_model(spec: ModelSpec) -> nn.Sequential:
     """A `Flatten -> [input batch norm] -> DenseBlock x len(hidden) -> Linear` network, initialised by name.
@@ -68,6 +81,7 @@ def build_model(spec: ModelSpec) -> nn.Sequential:
     """
     if spec.num_outputs < 1:
         raise ConfigError(f"model: num_outputs must be >= 1, got {spec.num_outputs}")
+    check_size(spec)
     inits = layer_initializers(spec)
     norm_options = batchnorm_options(spec.norm_momentum, spec.norm_eps)
     layers: OrderedDict[str, nn.Module] = OrderedDict(flatten=nn.Flatten())
@@ -91,6 +105,19 @@ def build_model(spec: ModelSpec) -> nn.Sequential:
     nn.init.zeros_(head.bias)
     layers["output"] = head
     return nn.Sequential(layers)
+
+
+def check_size(spec: ModelSpec, limit: int = MAX_PARAMETERS) -> int:
+    """`spec`'s parameter count; above `limit` a `ConfigError` saying what was asked for, before any allocation."""
+    count = spec.parameter_count()
+    if count > limit:
+        widths = " -> ".join(str(w) for w in [spec.in_features, *spec.hidden, spec.num_outputs])
+        raise ConfigError(
+            f"model: the network {widths} would have {count:,} parameters ({count * 4 / 1e9:,.1f} GB as float32, "
+            f"before gradients and optimizer state), above the limit of {limit:,}; check model.hidden "
+            "and the number of classes (outputs)"
+        )
+    return count
 
 
 def layer_initializers(spec: ModelSpec) -> dict[str, Any]:

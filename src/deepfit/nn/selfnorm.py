@@ -84,7 +84,8 @@ def check_self_normalizing(
             found.append(
                 Violation(
                     "standardised inputs",
-                    f"inputs have mean {mean:.3g} and std {std:.3g}",
+                    f"the inputs' overall mean is {mean:.3g} and std {std:.3g}, expected within {tolerance:g} of "
+                    "0 and 1",
                     "standardise each feature (data.standardize = true)",
                 )
             )

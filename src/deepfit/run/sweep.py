@@ -22,7 +22,13 @@ from deepfit.errors import ConfigError
 from deepfit.nn import ACTIVATIONS
 from deepfit.run.setup import build_member, build_trainer, model_spec, resolve_device, run_callbacks
 from deepfit.run.threads import use_threads
-from deepfit.run.training import RunResult, final_metrics, run_training, warn_if_not_self_normalizing
+from deepfit.run.training import (
+    RunResult,
+    final_metrics,
+    resolved_config,
+    run_training,
+    warn_if_not_self_normalizing,
+)
 from deepfit.train import Callback
 
 # Activations that cannot differ between members: PReLU carries parameters of its own (their shapes would
@@ -42,7 +48,7 @@ def group_key(cfg: RunConfig) -> str:
         return json.dumps({"alone": data}, sort_keys=True)
     data["name"] = data["out"] = None
     train = data["train"]
-    if cfg.data.valid >= 1:  # a fractional validation split is drawn with the seed, so the data differs
+    if not isinstance(cfg.data.valid, float):  # a fraction is drawn with the seed; a count (auto too) is not
         train["seed"] = None
     data["optimizer"] = {k: v for k, v in data["optimizer"].items() if k == "name" or isinstance(v, bool)}
     if cfg.schedule.name not in ("performance", "reduce_on_plateau", "plateau"):
@@ -104,6 +110,7 @@ def run_group(
     if len(configs) == 1 or configs[0].transfer is not None:
         return [run_training(c, save=False, splits=splits, quiet=quiet,
                              extra_callbacks=[copy.deepcopy(cb) for cb in extra_callbacks]) for c in configs]
+    configs = [resolved_config(c, splits) for c in configs]
     first = configs[0]
     threads = use_threads(first.train.threads)
     device = resolve_device(first.train.device)

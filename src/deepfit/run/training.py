@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import time
 import warnings
@@ -10,14 +11,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import tomllib
 import torch
 
 import deepfit
-from deepfit.atomic import write_text_atomic
-from deepfit.config import RunConfig, config_from_dict, read_toml, to_toml
+from deepfit.atomic import remove_stale_temporaries, write_text_atomic
+from deepfit.config import RunConfig, config_from_dict, read_toml, to_dict, to_toml
 from deepfit.data import Splits
-from deepfit.errors import ConfigError
-from deepfit.nn import ModelSpec, check_self_normalizing, save_model
+from deepfit.errors import CheckpointError, ConfigError, DeepfitError
+from deepfit.nn import ModelSpec, Violation, check_self_normalizing, save_model
 from deepfit.nn.dropout import mc_predict
 from deepfit.run.rundir import RunInterrupted, create_run_dir, existing_run_dir, write_json
 from deepfit.run.setup import build_member, build_trainer, load_splits, model_spec, resolve_device, run_callbacks
@@ -78,35 +80,40 @@ def run_training(
         t = t.model_copy(update={"threads": threads})
         cfg = cfg.model_copy(update={"train": t})
     device = resolve_device(t.device)
-    if save and run_dir is None:
-        run_dir = create_run_dir(cfg.out, cfg.name)
-    if save:
-        write_text_atomic(run_dir / "config.toml", to_toml(cfg))
+    if resume and cfg.transfer is not None:
+        raise ConfigError(f"--resume: {_STAGED_NOT_RESUMABLE}")
+    state = read_resume_state(run_dir, cfg) if resume else None
     seed_everything(t.seed)
     splits = splits if splits is not None else load_splits(cfg)
+    cfg = resolved_config(cfg, splits)
     spec = model_spec(cfg, splits)
     model = build_member(cfg, spec)
     reused: list[str] = []
     if cfg.transfer is not None:
-        if resume:
-            raise ConfigError(f"--resume: {_STAGED_NOT_RESUMABLE}")
         model, spec, splits, reused = start_from_saved(cfg.transfer.source, spec, splits, reuse=cfg.transfer.reuse)
     warn_if_not_self_normalizing(model, spec, splits, cfg)
     callbacks: list[Callback] = [*extra_callbacks, *run_callbacks(cfg, splits, quiet=quiet)]
-    if save:
-        callbacks.append(
-            Checkpoint(run_dir / "checkpoint", every_epochs=t.checkpoint_every, history_csv=run_dir / "history.csv")
-        )
-    device_splits = splits.to(device)
-    start = time.perf_counter()
+    new_dir = save and run_dir is None
+    if new_dir:  # only now: data and model are valid, so a refused input leaves no directory behind
+        run_dir = create_run_dir(cfg.out, cfg.name)
     try:
+        if save:
+            write_text_atomic(run_dir / "config.toml", to_toml(cfg))
+            callbacks.append(Checkpoint(run_dir / "checkpoint", every_epochs=t.checkpoint_every,
+                                        history_csv=run_dir / "history.csv", meta={"config": to_toml(cfg)}))
+        device_splits = splits.to(device)
+        start = time.perf_counter()
         if cfg.transfer is None:
             trainer = build_trainer(cfg, model, device_splits, device, callbacks)
-            if resume:
-                trainer.load_state_dict(read_checkpoint(run_dir / "checkpoint"))
+            if state is not None:
+                load_resume_state(trainer, state, run_dir)
             trainer.fit(device_splits.train, device_splits.valid, epochs=t.epochs)
         else:
             trainer = fit_staged(cfg, model, device_splits, device, callbacks, reused)
+    except DeepfitError:
+        if new_dir and not (run_dir / "checkpoint").exists():  # nothing trained: the directory would mislead
+            shutil.rmtree(run_dir, ignore_errors=True)
+        raise
     except KeyboardInterrupt:
         if not save:
             raise
@@ -116,21 +123,113 @@ def run_training(
     metrics["fit_time_s"] = time.perf_counter() - start
     metrics["device"] = str(device)
     metrics["threads"] = threads
+    if splits.valid_split is not None:
+        v = splits.valid_split
+        metrics["validation_split"] = {"data.valid": v.setting, "samples": v.samples, "chosen": v.auto or "by the user"}
     if save:
         write_run_files(run_dir, trainer, spec, splits, metrics)
     return RunResult(cfg, trainer.history, metrics, run_dir, trainer, splits)
+
+
+def read_resume_state(run_dir: Path, cfg: RunConfig) -> dict[str, Any]:
+    """The checkpoint of `run_dir`, once checked against `cfg` (its config.toml now); stale temporary files of
+    a killed writer are removed first.
+
+    Raises:
+        CheckpointError: no epoch had finished (no checkpoint), or a setting that shapes what the checkpoint
+            holds differs from the one it was written with (the message names the checkpoint and the keys).
+    """
+    directory = run_dir / "checkpoint"
+    remove_stale_temporaries(run_dir)
+    if not directory.is_dir() or not any(p.is_file() for p in directory.iterdir()):
+        raise CheckpointError(
+            f"--resume {run_dir}: no epoch had finished when the run stopped, so there is no checkpoint to continue "
+            f"from; start it again with `deepfit train --config {run_dir / 'config.toml'}`"
+        )
+    state = read_checkpoint(directory)
+    saved = state.get("callbacks", {}).get("Checkpoint", {}).get("meta", {}).get("config")
+    if isinstance(saved, str):
+        changed = config_changes(tomllib.loads(saved), to_dict(cfg))
+        if changed:
+            raise CheckpointError(
+                f"--resume: the checkpoint {directory} was written with {'; '.join(changed)}; put "
+                f"{run_dir / 'config.toml'} back, or start a new run without --resume"
+            )
+    return state
+
+
+# Settings a resumed run may change: where it runs and for how long, not what the checkpoint holds.
+RESUMABLE_CHANGES = ("name", "out", "train.epochs", "train.device", "train.threads", "train.engine",
+                     "train.eval_batch_size", "train.checkpoint_every", "train.probe_every", "train.diagnose")
+
+
+def config_changes(saved: dict[str, Any], current: dict[str, Any]) -> list[str]:
+    """`key = saved value, config.toml now says current value` for each dotted key that differs between two
+    configs (as `to_dict` writes them), except `RESUMABLE_CHANGES`."""
+    a, b = _flat(saved), _flat(current)
+    missing = object()
+    return [f"{key} = {_show(a.get(key, missing))}, but config.toml now says {_show(b.get(key, missing))}"
+            for key in sorted(a.keys() | b.keys())
+            if a.get(key, missing) != b.get(key, missing) and key not in RESUMABLE_CHANGES]
+
+
+def _flat(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in d.items():
+        key = f"{prefix}{k}"
+        if isinstance(v, dict) and v:
+            out.update(_flat(v, key + "."))
+        else:
+            out[key] = v
+    return out
+
+
+def _show(value: Any) -> str:
+    return "(unset)" if not isinstance(value, str | int | float | bool | list | dict) else repr(value)
+
+
+def load_resume_state(trainer: Trainer, state: dict[str, Any], run_dir: Path) -> None:
+    """Put a checkpoint's state into `trainer`; a mismatch names the checkpoint it came from."""
+    try:
+        trainer.load_state_dict(state)
+    except CheckpointError as exc:
+        raise CheckpointError(f"--resume: the checkpoint {run_dir / 'checkpoint'}: {exc}") from None
+
+
+def resolved_config(cfg: RunConfig, splits: Splits) -> RunConfig:
+    """`cfg` with the settings the data resolved written in (an automatic `data.valid` becomes the count
+    chosen), so the run's config.toml says what ran and a resume repeats it."""
+    if cfg.data.valid is not None or splits.valid_split is None:
+        return cfg
+    return cfg.model_copy(update={"data": cfg.data.model_copy(update={"valid": splits.valid_split.setting})})
 
 
 def warn_if_not_self_normalizing(model: torch.nn.Module, spec: ModelSpec, splits: Splits, cfg: RunConfig) -> None:
     """Warn once, before training, when a SELU network breaks a condition of self-normalization."""
     if not any(isinstance(m, torch.nn.SELU) for m in model.modules()):
         return
-    reg = cfg.regularization
-    penalized = reg.penalty is not None or any(v not in ("none", False) for v in reg.layers.values())
-    broken = check_self_normalizing(model, splits.train.x[:4096], spec=spec, penalized=penalized)
+    broken = self_normalization_violations(model, spec, splits, cfg)
     if broken:
         lines = "; ".join(f"{b.condition} ({b.found}): {b.fix}" for b in broken)
         warnings.warn(f"this SELU network will not self-normalize: {lines}", UserWarning, stacklevel=2)
+
+
+def self_normalization_violations(
+    model: torch.nn.Module, spec: ModelSpec, splits: Splits, cfg: RunConfig
+) -> list[Violation]:
+    """The self-normalization conditions the run breaks, with fixes that apply to its config.
+
+    The inputs are measured only when `data.standardize` is false, the one case its fix applies to. A
+    split standardised with its own statistics has mean 0 and std 1 in each feature by construction
+    (a constant feature becomes 0, which lowers the overall std without harming the network), and a
+    transfer run's inputs are scaled with the source model's statistics on purpose, since its reused
+    layers were trained on inputs scaled that way.
+    """
+    reg = cfg.regularization
+    penalized = reg.penalty is not None or any(v not in ("none", False) for v in reg.layers.values())
+    measured = splits.mean is None and cfg.transfer is None
+    data = splits.train.x[:4096] if measured else None
+    return check_self_normalizing(model, data, spec=spec, penalized=penalized)
 
 
 def final_metrics(trainer: Trainer, splits: Splits) -> list[dict[str, Any]]:

@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from deepfit.atomic import write_text_atomic
-from deepfit.config import RunConfig, apply_overrides, config_from_dict, deep_merge, parse_override
+from deepfit.config import RunConfig, apply_overrides, config_from_dict, deep_merge, merge_layer, parse_override
 from deepfit.data import Splits
 from deepfit.report import (
     markdown_table,
@@ -78,11 +78,11 @@ def command_line() -> str:
 def variant_config(study: Study, variant: str, *, full: bool, user: dict[str, Any], overrides: list[str],
                    seed: int) -> RunConfig:
     """base < reduced|full < variant < the study's per-seed config < the user's options < seed."""
-    data = deep_merge(study.base, study.full if full else study.reduced)
-    data = deep_merge(data, study.variants[variant])
+    data = merge_layer(study.base, study.full if full else study.reduced)
+    data = merge_layer(data, study.variants[variant])
     if study.seed_config is not None:
-        data = deep_merge(data, study.seed_config(seed))
-    data = deep_merge(data, user)
+        data = merge_layer(data, study.seed_config(seed))
+    data = merge_layer(data, user)
     data = apply_overrides(data, [parse_override(o) for o in overrides])
     data = deep_merge(data, {"train": {"seed": seed}})
     return config_from_dict(data, source=f"study {study.name!r}, variant {variant!r}")
@@ -123,7 +123,8 @@ def run_study(
     cache: dict[str, Splits] = {}
 
     def splits_for(cfg: RunConfig) -> Splits:
-        key = cfg.data.model_dump_json() + (str(cfg.train.seed) if cfg.data.valid < 1 else "")
+        seeded = isinstance(cfg.data.valid, float)  # a fraction is drawn with the seed; a count (auto too) is not
+        key = cfg.data.model_dump_json() + (str(cfg.train.seed) if seeded else "")
         if key not in cache:
             cache[key] = load_splits(cfg)
         return cache[key]

@@ -14,14 +14,23 @@ class Checkpoint(Callback):
     atomically; the trainer gives its own `state_dict`.
 
     With `history_csv`, the history so far is also written there at each checkpoint, so a running (or
-    killed) run's `history.csv` can be read before the run ends.
+    killed) run's `history.csv` can be read before the run ends. `meta` (plain strings, numbers, lists and
+    dicts) is stored with every checkpoint as this callback's state: the run layer keeps the run's config
+    there, to compare it with the config a resume is given.
     """
 
     order = 100
 
-    def __init__(self, path: str | Path, every_epochs: int = 1, history_csv: str | Path | None = None) -> None:
+    def __init__(
+        self, path: str | Path, every_epochs: int = 1, history_csv: str | Path | None = None,
+        meta: dict[str, Any] | None = None,
+    ) -> None:
         self.path, self.every_epochs = Path(path), every_epochs
         self.history_csv = None if history_csv is None else Path(history_csv)
+        self.meta = dict(meta or {})
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"meta": self.meta}
 
     def on_epoch_end(self, trainer: Any, logs: Logs) -> None:
         if trainer.epoch % self.every_epochs == 0 or trainer.stop_training or trainer.epoch == trainer.epochs:

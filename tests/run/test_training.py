@@ -1,0 +1,76 @@
+"""The run layer's handling of bad input: the SELU check's inputs, the resume checks, the run directory."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from deepfit.config import config_from_dict
+from deepfit.data import from_arrays
+from deepfit.nn import build_model
+from deepfit.run.setup import model_spec
+from deepfit.run.staged import restandardize
+from deepfit.run.training import config_changes, self_normalization_violations
+
+SELU = {"model": {"hidden": [8], "activation": "selu", "init": "lecun_normal", "dropout": 0.0}}
+
+
+def _shifted(n=300, features=6, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(3.0, 5.0, size=(n, features)).astype(np.float32)
+    x[:, :2] = 7.0  # constant features: 0 after standardisation, which lowers the overall std
+    return x, np.arange(n) % 3
+
+
+def _violations(splits, **sections):
+    cfg = config_from_dict({**SELU, **sections})
+    spec = model_spec(cfg, splits)
+    return self_normalization_violations(build_model(spec), spec, splits, cfg)
+
+
+def test_raw_inputs_are_reported_with_the_measured_values_and_the_threshold():
+    x, y = _shifted()
+    (violation,) = _violations(from_arrays(x, y, valid=0, standardize=False), data={"standardize": False})
+    assert violation.condition == "standardised inputs"
+    assert violation.found == "the inputs' overall mean is 4.19 and std 4.56, expected within 0.15 of 0 and 1"
+    assert violation.fix == "standardise each feature (data.standardize = true)"
+
+
+def test_inputs_standardised_with_their_own_statistics_are_not_reported():
+    x, y = _shifted()
+    splits = from_arrays(x, y, valid=0)
+    assert splits.train.x.std().item() < 0.85  # the measure the check used to warn on
+    assert _violations(splits) == []
+
+
+def test_a_transfer_runs_inputs_scaled_by_the_source_statistics_are_not_reported():
+    x, y = _shifted()
+    splits = from_arrays(x, y, valid=0)
+    source = from_arrays(x * 0.5 - 1.0, y, valid=0)  # task A: other statistics
+    scaled = restandardize(splits, source.mean, source.std)
+    assert abs(scaled.train.x.mean().item()) > 0.15  # as task B's 200 images under task A's statistics
+    assert _violations(scaled, transfer={"source": "unused"}) == []
+
+
+def test_config_changes_name_each_key_but_not_the_settings_a_resume_may_change():
+    saved = {"optimizer": {"name": "nadam", "lr": 0.001}, "model": {"hidden": [8]}, "train": {"epochs": 2}}
+    now = {"optimizer": {"name": "sgd", "lr": 0.001}, "model": {"hidden": [9]}, "train": {"epochs": 5}}
+    assert config_changes(saved, now) == [
+        "model.hidden = [8], but config.toml now says [9]",
+        "optimizer.name = 'nadam', but config.toml now says 'sgd'",
+    ]
+    assert config_changes({"optimizer": {"momentum": 0.9}}, {}) == [
+        "optimizer.momentum = 0.9, but config.toml now says (unset)"
+    ]
+
+
+@pytest.mark.parametrize("valid", [None, 0])
+def test_a_run_records_the_validation_split_it_used(valid):
+    from deepfit.run import run_training
+
+    x, y = _shifted(n=200)
+    cfg = config_from_dict({**SELU, "data": {"valid": valid}, "train": {"epochs": 1, "engine": "eager"}})
+    result = run_training(cfg, save=False, splits=from_arrays(x, y, valid=valid))
+    expected = 20 if valid is None else 0
+    assert result.config.data.valid == expected
+    assert result.metrics["validation_split"]["samples"] == expected
