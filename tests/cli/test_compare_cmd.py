@@ -1,24 +1,18 @@
-import numpy as np
 import pytest
 
 from deepfit.cli.main import main
 
 
 @pytest.fixture(scope="module")
-def two_runs(tmp_path_factory):
-    """Two tiny runs that differ only in the learning rate."""
-    tmp = tmp_path_factory.mktemp("compare")
-    rng = np.random.default_rng(0)
-    y = rng.integers(0, 3, size=300)
-    x = (rng.normal(0, 3, size=(3, 12))[y] + rng.normal(size=(300, 12))).astype(np.float32)
-    np.savez(tmp / "blobs.npz", x_train=x[:250], y_train=y[:250], x_test=x[250:], y_test=y[250:])
-    runs = []
+def two_runs(module_blobs_npz, tmp_path_factory):
+    """Two tiny runs that differ only in the learning rate (one --out, so `out` is the same)."""
+    out, runs = tmp_path_factory.mktemp("compare") / "runs", []
     for lr in ("0.01", "0.001"):
-        before = set((tmp / "runs").glob("*"))
-        argv = ["train", "--data", str(tmp / "blobs.npz"), "--out", str(tmp / "runs"), "--epochs", "2", "--quiet",
+        before = set(out.glob("*"))
+        argv = ["train", "--data", str(module_blobs_npz), "--out", str(out), "--epochs", "2", "--quiet",
                 "--set", "data.valid=50", "--set", "model.hidden=[8]", "--set", f"optimizer.lr={lr}"]
         assert main(argv) == 0
-        (run,) = set((tmp / "runs").glob("*")) - before
+        (run,) = set(out.glob("*")) - before
         runs.append(run)
     return runs
 

@@ -1,7 +1,6 @@
 import re
 import warnings
 
-import numpy as np
 import pytest
 import torch
 
@@ -9,16 +8,12 @@ from deepfit.cli.main import main
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("export-cmd")
-    rng = np.random.default_rng(0)
-    y = rng.integers(0, 3, size=300)
-    x = (rng.normal(0, 3, size=(3, 12))[y] + rng.normal(size=(300, 12))).astype(np.float32)
-    np.savez(tmp / "blobs.npz", x_train=x, y_train=y)
-    argv = ["train", "--data", str(tmp / "blobs.npz"), "--out", str(tmp / "runs"), "--epochs", "1",
+def run(module_blobs_npz, tmp_path_factory):
+    out = tmp_path_factory.mktemp("export-cmd") / "runs"
+    argv = ["train", "--data", str(module_blobs_npz), "--out", str(out), "--epochs", "1",
             "--set", "data.valid=50", "--set", "model.hidden=[8]", "--quiet"]
     assert main(argv) == 0
-    (run,) = (tmp / "runs").iterdir()
+    (run,) = out.iterdir()
     return run
 
 

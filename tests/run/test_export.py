@@ -79,7 +79,7 @@ def _onnxruntime(path: Path, x: np.ndarray) -> np.ndarray:
 
 def _torchscript(path: Path, x: np.ndarray) -> np.ndarray:
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)  # torch.jit is deprecated since torch 2.10
+        warnings.simplefilter("ignore", DeprecationWarning)  # torch.jit is deprecated in current torch
         module = torch.jit.load(str(path))
     with torch.no_grad():
         return module(torch.from_numpy(x)).numpy()
