@@ -28,6 +28,15 @@ def blobs_npz(tmp_path: Path) -> Path:
     return path
 
 
+@pytest.fixture(scope="module")
+def module_blobs_npz(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """`blobs_npz` once per module, for modules that train one run and test many things on it."""
+    x, y = make_blobs(900)
+    path = tmp_path_factory.mktemp("blobs") / "blobs.npz"
+    np.savez(path, x_train=x[:700], y_train=y[:700], x_test=x[700:], y_test=y[700:])
+    return path
+
+
 @pytest.fixture(autouse=True)
 def _torch_threads():
     torch.set_num_threads(2)

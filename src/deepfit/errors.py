@@ -33,3 +33,7 @@ class DeviceError(DeepfitError):
 
 class OutputError(DeepfitError):
     """An output location cannot be written."""
+
+
+class MissingDependencyError(DeepfitError):
+    """An optional package a command needs is not installed."""

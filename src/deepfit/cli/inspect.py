@@ -20,6 +20,7 @@ from deepfit.optim import CLIPPERS, OPTIMIZERS, PENALTIES, SCHEDULES
 from deepfit.presets import PRESETS
 from deepfit.pretrain import PRETRAINERS
 from deepfit.registry import Registry
+from deepfit.run.export import EXPORT_FORMATS
 from deepfit.run.threads import thread_choice
 from deepfit.studies import STUDIES
 from deepfit.train import LOSSES
@@ -40,6 +41,7 @@ FAMILIES: dict[str, Registry] = {
     "pretrainers": PRETRAINERS,
     "presets": PRESETS,
     "rules": RULES,
+    "exports": EXPORT_FORMATS,
 }
 
 

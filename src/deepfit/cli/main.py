@@ -12,7 +12,21 @@ from deepfit.errors import DeepfitError
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from deepfit.cli import doctor, inspect, lr_find, pretrain, prune, schedule, study, sweep, train, transfer
+    from deepfit.cli import (
+        compare,
+        doctor,
+        export,
+        inspect,
+        lr_find,
+        pretrain,
+        prune,
+        schedule,
+        study,
+        summary,
+        sweep,
+        train,
+        transfer,
+    )
 
     parser = argparse.ArgumentParser(prog="deepfit", description="Train deep neural networks that actually train.")
     parser.add_argument("--version", action="version", version=f"deepfit {__version__}")
@@ -27,6 +41,9 @@ def build_parser() -> argparse.ArgumentParser:
     schedule.add_parsers(sub)
     lr_find.add_parsers(sub)
     doctor.add_parsers(sub)
+    export.add_parsers(sub)
+    summary.add_parsers(sub)
+    compare.add_parsers(sub)
     return parser
 
 

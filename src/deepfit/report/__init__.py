@@ -1,6 +1,7 @@
 """Plots, tables and a self-contained HTML report of a run or a study; numpy and matplotlib only, no torch."""
 
 from deepfit.report.html import (
+    figures_html,
     link_html,
     paragraph_html,
     render_page,
@@ -19,6 +20,7 @@ from deepfit.report.plots import (
 from deepfit.report.tables import markdown_table, write_csv
 
 __all__ = [
+    "figures_html",
     "link_html",
     "markdown_table",
     "paragraph_html",

@@ -37,6 +37,7 @@ figure img { max-width: 100%; height: auto; border: 1px solid #eee; }
 figcaption { color: #555; font-size: 0.9rem; }
 pre { background: #f6f8fa; padding: 0.8rem; overflow-x: auto; font-size: 0.85rem; }
 ul.notes li { margin: 0.2rem 0; }
+tr.differs td { background: #fff1b8; font-weight: 600; }
 """.strip()
 
 
@@ -46,14 +47,21 @@ def _cell(value: Any) -> str:
     return f'<td class="num">{html.escape(text)}</td>' if numeric else f"<td>{html.escape(text)}</td>"
 
 
-def table_html(rows: Sequence[Mapping[str, Any]], columns: Sequence[str] | None = None) -> str:
-    """An escaped HTML table of `rows` (every key of any row when `columns` is None)."""
-    return _table(rows, columns if columns is not None else columns_of(rows))
+def table_html(
+    rows: Sequence[Mapping[str, Any]], columns: Sequence[str] | None = None, *, highlight: Sequence[bool] = ()
+) -> str:
+    """An escaped HTML table of `rows` (every key of any row when `columns` is None); the rows whose entry
+    of `highlight` is true are shaded (class `differs`), as the differing settings of a comparison."""
+    return _table(rows, columns if columns is not None else columns_of(rows), highlight)
 
 
-def _table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> str:
+def _table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], highlight: Sequence[bool] = ()) -> str:
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in columns)
-    body = "\n".join("<tr>" + "".join(_cell(row.get(c)) for c in columns) + "</tr>" for row in rows)
+    marks = list(highlight) + [False] * (len(rows) - len(highlight))
+    body = "\n".join(
+        ('<tr class="differs">' if mark else "<tr>") + "".join(_cell(row.get(c)) for c in columns) + "</tr>"
+        for row, mark in zip(rows, marks, strict=False)
+    )
     return f"<table>\n<thead><tr>{head}</tr></thead>\n<tbody>\n{body}\n</tbody>\n</table>"
 
 
@@ -76,7 +84,8 @@ def _data_uri(image: Path) -> str:
     return f"data:{mime};base64," + base64.b64encode(image.read_bytes()).decode("ascii")
 
 
-def _figures(images: Mapping[str, str | os.PathLike[str]]) -> str:
+def figures_html(images: Mapping[str, str | os.PathLike[str]]) -> str:
+    """Each image embedded as a data URI in a <figure> with its caption, in the order given."""
     return "\n".join(
         f'<figure><img src="{_data_uri(Path(p))}" alt="{html.escape(caption)}">'
         f"<figcaption>{html.escape(caption)}</figcaption></figure>"
@@ -106,7 +115,7 @@ def render_report(
     for heading, body in sections:
         parts.append(f"<h2>{html.escape(heading)}</h2>\n{body}")
     if images:
-        parts.append("<h2>Figures</h2>\n" + _figures(images))
+        parts.append("<h2>Figures</h2>\n" + figures_html(images))
     history_html = (
         f'<div class="scroll">{_table(history, columns_of(history))}</div>' if history else "<p>No epochs recorded.</p>"
     )
@@ -156,7 +165,7 @@ def render_page(*, title: str, sections: Sequence[tuple[str, str]],
         parts.append('<ul class="notes">' + "".join(f"<li>{html.escape(n)}</li>" for n in notes) + "</ul>")
     parts += [f"<h2>{html.escape(heading)}</h2>\n{body}" for heading, body in sections]
     if images:
-        parts.append("<h2>Figures</h2>\n" + _figures(images))
+        parts.append("<h2>Figures</h2>\n" + figures_html(images))
     return _document(title, "\n".join(parts))
 
 
