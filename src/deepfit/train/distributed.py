@@ -9,6 +9,7 @@ module parameters, and the engine takes its gradient over one flat (K, N) tensor
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import warnings
 from collections.abc import Iterator
@@ -89,6 +90,13 @@ class DataParallel:
         return Path(os.fsdecode(bytes(buffer.cpu().tolist())))
 
 
+class _Discard(io.TextIOBase):
+    """Standard output of the ranks other than 0: written to, kept nowhere (no file is opened)."""
+
+    def write(self, text: str) -> int:
+        return len(text)
+
+
 def launched_world() -> int:
     """The number of processes torchrun started (its `WORLD_SIZE`), 1 outside torchrun."""
     try:
@@ -110,8 +118,9 @@ def joined(device: torch.device) -> Iterator[tuple[torch.device, DataParallel | 
 
     Yields the device this rank trains on (`cuda:LOCAL_RANK` for a CUDA run) and its `DataParallel`, or
     `device` and None outside torchrun. The backend is NCCL on CUDA and gloo on the CPU; rank, world size
-    and the rendezvous come from torchrun's environment (`env://`). Ranks other than 0 show no warnings.
-    The group is destroyed when the block ends.
+    and the rendezvous come from torchrun's environment (`env://`). Ranks other than 0 print nothing in
+    the block (no standard output, no warnings; errors still reach standard error). The group is destroyed
+    when the block ends.
     """
     if launched_world() <= 1:
         yield device, None
@@ -122,9 +131,11 @@ def joined(device: torch.device) -> Iterator[tuple[torch.device, DataParallel | 
     dist.init_process_group("nccl" if device.type == "cuda" else "gloo", init_method="env://")
     parallel = DataParallel(dist.get_rank(), dist.get_world_size())
     try:
-        with warnings.catch_warnings():
+        with contextlib.ExitStack() as stack:
+            stack.enter_context(warnings.catch_warnings())
             if not parallel.main:
                 warnings.simplefilter("ignore")
+                stack.enter_context(contextlib.redirect_stdout(_Discard()))
             yield device, parallel
     finally:
         dist.destroy_process_group()
