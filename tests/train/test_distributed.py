@@ -199,3 +199,4 @@ def test_killed_data_parallel_run_resumes_from_its_checkpoint(runs):
     assert _history(runs["parallel"], times=True)[: at_kill["epoch"]] == at_kill["history"][: at_kill["epoch"]]
     assert len(list(runs["out"].iterdir())) == 1  # one run directory, rank 0's
     assert runs["output"].count("run directory:") == 1, runs["output"]  # rank 1 prints nothing
+    assert runs["output"].count(f"after epoch {at_kill['epoch']} of {EPOCHS}") == 1, runs["output"]
