@@ -23,6 +23,7 @@ from deepfit.run import RunResult, load_run_config, load_splits, resolve_device,
 from deepfit.run.rundir import RunInterrupted
 from deepfit.train import Trainer, objective_for
 from deepfit.train.checkpoint import checkpoint_epoch
+from deepfit.train.distributed import launched_rank
 
 console = Console()
 
@@ -70,7 +71,7 @@ def _train(args: argparse.Namespace) -> int:
         run_dir = Path(args.resume)
         cfg = load_run_config(run_dir)
         epoch = checkpoint_epoch(run_dir / "checkpoint")
-        if epoch is not None:  # without one, run_training says what is wrong with the checkpoint
+        if epoch is not None and launched_rank() == 0:  # without one, run_training says what is wrong
             console.print(f"resuming {run_dir} after epoch {epoch} of {cfg.train.epochs}", highlight=False,
                           soft_wrap=True)
         result = run_training(cfg, quiet=args.quiet, run_dir=run_dir, resume=True)
@@ -96,8 +97,10 @@ def report_run(result: RunResult) -> int:
     """Write a finished run's `report.html` and print its accuracies and where it lies.
 
     Exit status 0, or 1 when the run diverged (its directory is written all the same, with the weights
-    of the last finite epoch).
+    of the last finite epoch). The other ranks of a data-parallel run print nothing.
     """
+    if not result.main:
+        return 1 if "diverged" in result.metrics else 0
     report = write_run_report(result.run_dir)
     m = result.metrics
     figures = "  ".join(f"{s} acc {m[s]['acc']:.4f}" for s in ("valid", "test") if s in m and "acc" in m[s])

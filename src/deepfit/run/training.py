@@ -27,6 +27,7 @@ from deepfit.run.staged import fit_staged, start_from_saved
 from deepfit.run.threads import use_threads
 from deepfit.train import Callback, Checkpoint, EarlyStopping, History, Trainer
 from deepfit.train.checkpoint import checkpoint_epoch, read_checkpoint
+from deepfit.train.distributed import DataParallel, joined
 from deepfit.train.seeding import seed_everything
 
 _STAGED_NOT_RESUMABLE = "runs with a [transfer] section (staged fine-tuning) cannot be resumed yet"
@@ -43,6 +44,7 @@ class RunResult:
     trainer: Trainer | None = field(default=None, repr=False)
     splits: Splits | None = field(default=None, repr=False)
     member: int = 0  # which member of `trainer` this run is (runs trained in a group share one Trainer)
+    main: bool = True  # False on the ranks of a data-parallel run other than 0, which write and print nothing
 
     @property
     def model(self) -> torch.nn.Module:
@@ -72,17 +74,29 @@ def run_training(
 ) -> RunResult:
     """Train as `cfg` says. With `save`, write the run directory; with `resume`, continue `run_dir`.
 
-    `extra_callbacks` join the ones `cfg` asks for (studies pass probes this way).
+    `extra_callbacks` join the ones `cfg` asks for (studies pass probes this way). Started by torchrun
+    with several processes, the run is data-parallel (docs/distributed.md): rank 0 alone writes.
     """
     t = cfg.train
     threads = use_threads(t.threads)
     if t.threads == "auto":  # config.toml records the count, so that --resume runs the same arithmetic
         t = t.model_copy(update={"threads": threads})
         cfg = cfg.model_copy(update={"train": t})
-    device = resolve_device(t.device)
+    with joined(resolve_device(t.device)) as (device, parallel):
+        return _train(cfg, device, parallel, threads, quiet=quiet, run_dir=run_dir, resume=resume, save=save,
+                      splits=splits, extra_callbacks=extra_callbacks)
+
+
+def _train(
+    cfg: RunConfig, device: torch.device, parallel: DataParallel | None, threads: int, *, quiet: bool,
+    run_dir: Path | None, resume: bool, save: bool, splits: Splits | None, extra_callbacks: Sequence[Callback],
+) -> RunResult:
+    t = cfg.train
+    main = parallel is None or parallel.main
+    quiet = quiet or not main
     if resume and cfg.transfer is not None:
         raise ConfigError(f"--resume: {_STAGED_NOT_RESUMABLE}")
-    state = read_resume_state(run_dir, cfg) if resume else None
+    state = read_resume_state(run_dir, cfg, tidy=main) if resume else None
     seed_everything(t.seed)
     splits = splits if splits is not None else load_splits(cfg)
     cfg = resolved_config(cfg, splits)
@@ -90,32 +104,36 @@ def run_training(
     model = build_member(cfg, spec)
     reused: list[str] = []
     if cfg.transfer is not None:
+        if parallel is not None:
+            raise ConfigError("runs with a [transfer] section (staged fine-tuning) cannot run under torchrun yet")
         model, spec, splits, reused = start_from_saved(cfg.transfer.source, spec, splits, reuse=cfg.transfer.reuse)
     warn_if_not_self_normalizing(model, spec, splits, cfg)
     callbacks: list[Callback] = [*extra_callbacks, *run_callbacks(cfg, splits, quiet=quiet)]
     new_dir = save and run_dir is None
-    if new_dir:  # only now: data and model are valid, so a refused input leaves no directory behind
+    if new_dir and main:  # only now: data and model are valid, so a refused input leaves no directory behind
         run_dir = create_run_dir(cfg.out, cfg.name)
+    if save and parallel is not None:
+        run_dir = parallel.broadcast_path(run_dir, device)  # rank 0's, which the other ranks read to resume
     try:
-        if save:
+        if save and main:
             write_text_atomic(run_dir / "config.toml", to_toml(cfg))
             callbacks.append(Checkpoint(run_dir / "checkpoint", every_epochs=t.checkpoint_every,
                                         history_csv=run_dir / "history.csv", meta={"config": to_toml(cfg)}))
         device_splits = splits.to(device)
         start = time.perf_counter()
         if cfg.transfer is None:
-            trainer = build_trainer(cfg, model, device_splits, device, callbacks)
+            trainer = build_trainer(cfg, model, device_splits, device, callbacks, parallel=parallel)
             if state is not None:
                 load_resume_state(trainer, state, run_dir)
             trainer.fit(device_splits.train, device_splits.valid, epochs=t.epochs)
         else:
             trainer = fit_staged(cfg, model, device_splits, device, callbacks, reused)
     except DeepfitError:
-        if new_dir and not (run_dir / "checkpoint").exists():  # nothing trained: the directory would mislead
+        if new_dir and main and not (run_dir / "checkpoint").exists():  # nothing trained: the directory would mislead
             shutil.rmtree(run_dir, ignore_errors=True)
         raise
     except KeyboardInterrupt:
-        if not save:
+        if not (save and main):
             raise
         raise RunInterrupted(run_dir, checkpoint_epoch(run_dir / "checkpoint"),
                              cannot_resume=_STAGED_NOT_RESUMABLE if cfg.transfer is not None else "") from None
@@ -126,21 +144,24 @@ def run_training(
     if splits.valid_split is not None:
         v = splits.valid_split
         metrics["validation_split"] = {"data.valid": v.setting, "samples": v.samples, "chosen": v.auto or "by the user"}
-    if save:
+    if parallel is not None:
+        metrics["world_size"] = parallel.world
+    if save and main:
         write_run_files(run_dir, trainer, spec, splits, metrics)
-    return RunResult(cfg, trainer.history, metrics, run_dir, trainer, splits)
+    return RunResult(cfg, trainer.history, metrics, run_dir if main else None, trainer, splits, main=main)
 
 
-def read_resume_state(run_dir: Path, cfg: RunConfig) -> dict[str, Any]:
-    """The checkpoint of `run_dir`, once checked against `cfg` (its config.toml now); stale temporary files of
-    a killed writer are removed first.
+def read_resume_state(run_dir: Path, cfg: RunConfig, *, tidy: bool = True) -> dict[str, Any]:
+    """The checkpoint of `run_dir`, once checked against `cfg` (its config.toml now); with `tidy` (False on
+    the ranks of a data-parallel run other than 0), stale temporary files of a killed writer are removed first.
 
     Raises:
         CheckpointError: no epoch had finished (no checkpoint), or a setting that shapes what the checkpoint
             holds differs from the one it was written with (the message names the checkpoint and the keys).
     """
     directory = run_dir / "checkpoint"
-    remove_stale_temporaries(run_dir)
+    if tidy:
+        remove_stale_temporaries(run_dir)
     if not directory.is_dir() or not any(p.is_file() for p in directory.iterdir()):
         raise CheckpointError(
             f"--resume {run_dir}: no epoch had finished when the run stopped, so there is no checkpoint to continue "

@@ -2,7 +2,8 @@
 
 All three run the same step (`Group.train_step`); the step has static shapes and reads everything that
 changes between steps from device tensors, so compiling or capturing it changes the speed, not the result
-(tests/train/test_backends.py). `auto` picks the fastest backend known to be safe for the device and run.
+(tests/train/test_backends.py). `auto` picks the fastest backend known to be safe for the device and run;
+data-parallel training (train/distributed.py) runs eagerly.
 """
 
 from __future__ import annotations
@@ -37,6 +38,10 @@ def resolve_engine(name: str, group: Group, steps: int) -> str:
     cuda = group.device.type == "cuda"
     if name == "graph" and not cuda:
         raise DeviceError("train.engine = 'graph' captures CUDA graphs and needs a CUDA device; use compile or eager")
+    if group.parallel is not None and name != "eager":
+        if name != "auto":
+            warnings.warn(f"train.engine = {name!r}: data-parallel steps run eagerly", RuntimeWarning, stacklevel=3)
+        return "eager"
     if name != "auto":
         return name
     if cuda:

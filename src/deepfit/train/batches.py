@@ -2,15 +2,20 @@
 
 The last, short batch of an epoch is padded with sample 0 at weight 0, so every step has the same shapes
 (one compiled graph, one CUDA graph) and the update equals that of the short batch: losses and batch-norm
-statistics are weighted means. `drop_last` leaves the short batch out instead.
+statistics are weighted means. `drop_last` leaves the short batch out instead. Under data parallelism
+(train/distributed.py) every rank builds the same global order and reads its own shard of each batch.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import torch
+
+if TYPE_CHECKING:
+    from deepfit.train.distributed import DataParallel
 
 Tensor = torch.Tensor
 
@@ -24,11 +29,16 @@ class EpochOrder:
     """The sample order of K members over one epoch: `order` (K, steps, batch) indices, `weight` (steps, batch).
 
     The tensors are allocated once and refilled in place by `shuffle_`, so a captured step can read them.
+    With `parallel`, `batch_size` is the global batch and `batch` returns this rank's shard of it.
     """
 
-    def __init__(self, n: int, batch_size: int, k: int, device: torch.device, *, drop_last: bool = False) -> None:
+    def __init__(self, n: int, batch_size: int, k: int, device: torch.device, *, drop_last: bool = False,
+                 parallel: DataParallel | None = None) -> None:
         if n < 1:
             raise ValueError("an epoch needs at least one training sample")
+        self.parallel = parallel
+        if parallel is not None:
+            parallel.check_batch(batch_size)
         self.n, self.batch_size, self.k = n, batch_size, k
         self.drop_last = drop_last and n >= batch_size
         self.steps = steps_per_epoch(n, batch_size, drop_last=drop_last)
@@ -37,6 +47,7 @@ class EpochOrder:
         self.weight = torch.ones(self.steps, batch_size, device=device)
         self.weight.view(-1)[self.seen :] = 0.0  # the padding of the last batch
         self.tail = self.seen - (self.steps - 1) * batch_size  # real samples in the last batch
+        self.totals = self.weight.sum(1)  # (steps,) real samples in each global batch
 
     def shuffle_(self, generators: Sequence[torch.Generator]) -> None:
         """A fresh permutation per member, each from its own generator."""
@@ -46,5 +57,21 @@ class EpochOrder:
             flat[k, : self.seen].copy_(perm[: self.seen])
 
     def batch(self, pos: Tensor) -> tuple[Tensor, Tensor]:
-        """Batch number `pos` (a 0-d device tensor): indices (K, batch) and weights (batch,)."""
-        return self.order.index_select(1, pos).squeeze(1), self.weight.index_select(0, pos).squeeze(0)
+        """Batch number `pos` (a 0-d device tensor): indices (K, batch) and weights (batch,), this rank's
+        shard of them under data parallelism."""
+        idx, w = self.order.index_select(1, pos).squeeze(1), self.weight.index_select(0, pos).squeeze(0)
+        if self.parallel is None:
+            return idx, w
+        return self.parallel.shard(idx), self.parallel.shard(w)
+
+    def tail_batch(self) -> tuple[Tensor, Tensor]:
+        """The last batch's real samples only, unpadded: indices (K, tail) and weights (tail,) (this rank's
+        shard under data parallelism)."""
+        idx, w = self.order[:, -1, : self.tail], self.weight[-1, : self.tail]
+        if self.parallel is None:
+            return idx, w
+        return self.parallel.shard(idx), self.parallel.shard(w)
+
+    def total(self, pos: Tensor) -> Tensor:
+        """Real samples in global batch number `pos` (0-d): the denominator of the batch's mean loss."""
+        return self.totals.index_select(0, pos).squeeze(0)

@@ -4,6 +4,8 @@ A `Group` owns the members' flat tensors, their forward pass (stacked for dense 
 `forward` otherwise) and their update rule; `start` builds the training step once for a dataset, on one
 backend, and `step` runs it. A step reads its batch and its coefficient columns through a device-side
 counter and adds its statistics to device-side sums: nothing is read back to the host until `epoch_sums`.
+Under data parallelism (train/distributed.py) the step reads this rank's shard of the batch and sums the
+gradient over ranks, and `epoch_sums` sums the statistics over ranks.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from deepfit.errors import ConfigError, ShapeError
 from deepfit.optim.kernels import named_linears
 from deepfit.train.backends import make_step, resolve_engine
 from deepfit.train.batches import EpochOrder
+from deepfit.train.distributed import DataParallel
 from deepfit.train.flat import flatten_members
 from deepfit.train.objectives import Objective
 from deepfit.train.stacked import NotStackable, Pass, StackedNet
@@ -41,7 +44,7 @@ class Group:
     The members' parameters move into the group's buffers on `device` (train/flat.py). Members must share
     one architecture; dense nets built by `deepfit.nn.build_model` (and any stack of the layers
     `train/stacked.py` handles) train as one stacked model, anything else through its own `forward`, as a
-    single member.
+    single member. With `parallel`, this process trains on its rank's shard of every global batch.
 
     Raises:
         ConfigError: the members differ in architecture, or a model that cannot be stacked has company.
@@ -49,12 +52,12 @@ class Group:
 
     def __init__(
         self, models: Sequence[nn.Module], objective: Objective, rules: Sequence[UpdateRule] | None,
-        device: torch.device, *, augment: Augment | None = None,
+        device: torch.device, *, augment: Augment | None = None, parallel: DataParallel | None = None,
     ) -> None:
         if rules is not None and len(rules) != len(models):
             raise ConfigError(f"{len(models)} members need {len(models)} update rules, got {len(rules)}")
         self.k, self.models, self.objective, self.device = len(models), list(models), objective, device
-        self.augment = augment
+        self.augment, self.parallel = augment, parallel
         self.tensors = flatten_members(models, device, dict(rules[0].lr_factors) if rules else None)
         t = self.tensors
         self._views = {s.name: v for f in (t.frozen, t.buffers, t.counters) for s, v in zip(f.segments, f.split(f.data),
@@ -110,7 +113,8 @@ class Group:
             return self.engine  # the same data and settings as the last fit: keep its step (a captured graph)
         self._started = key
         self.x, self.y = data.x, data.y
-        self.order = EpochOrder(len(data), batch_size, self.k, self.device, drop_last=drop_last)
+        self.order = EpochOrder(len(data), batch_size, self.k, self.device, drop_last=drop_last,
+                                parallel=self.parallel)
         self.pos = torch.zeros(1, dtype=torch.long, device=self.device)
         width = 2 + (self.objective.hits is not None) + self.update.has_penalty + 2 * (self.update.clip is not None)
         self.sums = torch.zeros(self.k, width, device=self.device)  # per member: see `epoch_sums`
@@ -144,9 +148,7 @@ class Group:
 
     def _short_step(self) -> None:
         """The last batch at its own size (models with their own forward only)."""
-        tail = self.order.tail
-        idx = self.order.order[:, -1, :tail]
-        w = self.order.weight[-1, :tail]
+        idx, w = self.order.tail_batch()
         total, stats = self.forward_loss(idx, w)
         grads = torch.autograd.grad(total, self.leaves)
         self.apply_(grads, stats, self.active_mask())
@@ -157,6 +159,9 @@ class Group:
         Statistics: the sum of the batch's per-sample losses, its hits (classification), its penalty
         weighted by the batch size, and whether the loss is finite. `tensors` gives the stacked net its
         parameters and buffers by name (the functional step's views); None reads the group's own.
+        Under data parallelism `idx` and `w` are this rank's shard: its loss is its share of the global
+        batch's weighted sum over the global batch's weight, and its penalty 1/world of the penalty, so
+        that the gradients summed over ranks are those of the global batch.
         """
         k, b = idx.shape
         x = self.x.index_select(0, idx.reshape(-1))  # (K * batch, *sample_shape)
@@ -167,13 +172,13 @@ class Group:
         per = self.objective.loss(out.flatten(0, 1), y).view(k, b)  # (K, batch)
         n = w.sum()
         loss_sum = (per * w).sum(1)  # (K,)
-        loss = loss_sum / n
+        loss = loss_sum / (n if self.parallel is None else self.order.total(self.pos))
         stats = [loss_sum.detach()]
         if self.objective.hits is not None:
             stats.append((self.objective.hits(out.detach().flatten(0, 1), y).view(k, b) * w).sum(1))
         penalty = self.update.penalty(tensors)
         if penalty is not None:
-            loss = loss + penalty
+            loss = loss + (penalty if self.parallel is None else penalty / self.parallel.world)
             stats.append(penalty.detach() * n)
         stats.append((~torch.isfinite(loss_sum.detach())).to(loss_sum.dtype))
         return loss.sum(), torch.stack(stats, dim=1)
@@ -215,13 +220,23 @@ class Group:
     def _apply_flat(self, grads: Tensor, stats: Tensor, active: Tensor | None) -> None:
         """`apply_` with the gradients as one (K, N) tensor, in the order of the trainable buffer."""
         with torch.no_grad():
+            if self.parallel is not None:
+                self.parallel.reduce_gradient_(grads)  # what DDP's reducer does, as one all-reduce
             clip = self.update.apply_(grads, self.pos, active)
             self.sums.add_(stats if clip is None else torch.cat([stats, clip], dim=1))
             self.pos.add_(1)
 
     def epoch_sums(self) -> list[dict[str, float]]:
         """The epoch's figures per member, read back in one transfer: mean loss, accuracy, penalty, gradient
-        norm and clipped fraction (means over steps), and `nonfinite` (steps with a non-finite loss)."""
+        norm and clipped fraction (means over steps), and `nonfinite` (steps with a non-finite loss).
+
+        Under data parallelism the sums are summed over ranks first (the clipping columns, figures of the
+        reduced gradient, are already equal), and rank 0's batch-norm statistics go to every rank, so every
+        rank evaluates, stops and checkpoints alike.
+        """
+        if self.parallel is not None:
+            self.parallel.reduce_sums_(self.sums, self.sums.shape[1] - 2 * (self.update.clip is not None))
+            self.parallel.broadcast_(self.tensors.buffers.data)
         values = self.sums.double().tolist()  # the one host read of the epoch
         steps, n = self.order.steps, self.order.seen
         rows = []

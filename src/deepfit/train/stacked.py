@@ -183,7 +183,9 @@ def _batchnorm(name: str, modules: list[nn.Module]) -> Op:
                 unbiased = n / max(n - 1, 1)
             else:
                 n = p.weight.sum()
-                w = (p.weight / n).view(1, 1, -1)  # (1, 1, batch)
+                # clamped: a data-parallel rank's shard of a short last batch can hold padding only
+                # (train/distributed.py); its statistics then count for nothing and rank 0's are kept
+                w = (p.weight / n.clamp_min(1)).view(1, 1, -1)  # (1, 1, batch)
                 mu = (x * w).sum(2, keepdim=True)
                 var = ((x - mu).square() * w).sum(2, keepdim=True)
                 unbiased = n / (n - 1).clamp_min(1)

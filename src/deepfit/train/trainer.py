@@ -21,6 +21,7 @@ from deepfit.nn.dropout import MCPrediction, mc_predict
 from deepfit.train.batches import steps_per_epoch
 from deepfit.train.callbacks.base import Callback, Logs, probes
 from deepfit.train.checkpoint import FORMAT
+from deepfit.train.distributed import DataParallel
 from deepfit.train.engine import Group, quiet_layout_warning
 from deepfit.train.history import History
 from deepfit.train.members import Member, MemberView
@@ -50,6 +51,8 @@ class Trainer:
         initial_epoch, initial_step, history: where training starts, to continue another Trainer's run
             (Keras's `initial_epoch`); a single model only.
         augment: a function applied to every training batch (data/augment.py), never to evaluation.
+        parallel: this process's rank in a data-parallel run (train/distributed.py); `batch_size` is then
+            the global batch, of which this process trains on its shard. None trains on the whole batch.
 
     The members' parameters move into the engine's buffers (train/flat.py); each member's `nn.Module`
     keeps showing its current weights, so saving or evaluating a member needs nothing else.
@@ -75,6 +78,7 @@ class Trainer:
         initial_epoch: int = 0,
         initial_step: int = 0,
         history: History | None = None,
+        parallel: DataParallel | None = None,
     ) -> None:
         models = [model] if isinstance(model, nn.Module) else list(model)
         seeds = [seed] if isinstance(seed, int) else list(seed)
@@ -88,7 +92,7 @@ class Trainer:
         self.log_every_steps, self.probe_every, self.probe_size = log_every_steps, probe_every, probe_size
         self.engine, self.drop_last = engine, drop_last
         self.engine_used: str | None = None
-        self.group = Group(models, objective, rules, self.device, augment=augment)
+        self.group = Group(models, objective, rules, self.device, augment=augment, parallel=parallel)
         self.callbacks = sorted(callbacks, key=lambda c: c.order)
         self.members = [
             Member(m, s, r, History(history.rows if history is not None and len(models) == 1 else None),
@@ -177,8 +181,9 @@ class Trainer:
             if probe is not None and (self.step % self.probe_every == 0 or i + 1 == steps):
                 self._probe(probe)  # every probe_every steps, and at the end of each epoch
             if (i + 1) % self.log_every_steps == 0 and i + 1 < steps:
+                shards = 1 if group.parallel is None else group.parallel.world  # the sums are this rank's
                 self._emit("on_steps", {"step": i + 1, "steps": steps, "loss_sum": group.sums[:, 0],
-                                        "seen": min((i + 1) * self.batch_size, len(train))})
+                                        "seen": (i + 1) * self.batch_size // shards})
         rows = group.epoch_sums()
         scores = group.evaluate(valid, self.eval_batch_size) if valid is not None else [{}] * len(self.members)
         elapsed = time.perf_counter() - start
