@@ -14,12 +14,12 @@ from deepfit.registry import Registry
 PRESETS: Registry[dict[str, Any]] = Registry("preset")
 
 # The self-normalizing guideline net replaced the reference as the default of `deepfit train`: on full
-# Fashion-MNIST over 3 seeds it had the best validation accuracy (docs/studies.md, "Guideline defaults").
+# Fashion-MNIST over 3 seeds it had the best validation accuracy (docs/studies-reduced.md, "Guideline defaults").
 DEFAULT_TRAIN_PRESET = "guidelines_selu"
 
 _NADAM = {"name": "nadam", "lr": 1e-3}
 _EXPONENTIAL = {"name": "exponential", "interval": "epoch", "s": 20}
-_EARLY_STOPPING = {"monitor": "val_acc", "patience": 8, "restore_best": True}  # see docs/studies.md
+_EARLY_STOPPING = {"monitor": "val_acc", "patience": 8, "restore_best": True}  # see docs/studies-reduced.md
 
 
 @PRESETS.register("reference", summary="784-300-100-10 ReLU/He, Nadam 1e-3, batch 32, early stopping (ch. 10)")
