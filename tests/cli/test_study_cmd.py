@@ -50,3 +50,10 @@ def test_study_all_rejects_an_unknown_study_and_docs_a_missing_folder(tmp_path, 
 def test_study_options_that_belong_to_another_form_are_refused(argv, capsys):
     assert main(argv) == 2
     assert capsys.readouterr().err.strip()
+
+
+@pytest.mark.parametrize("study", ["reference", "all"])
+def test_fewer_than_one_seed_is_refused_before_any_training(study, tmp_path, capsys):
+    assert main(["study", study, "--seeds", "0", "--out", str(tmp_path)]) == 2
+    assert "--seeds must be >= 1, got 0" in capsys.readouterr().err
+    assert not any(tmp_path.iterdir())

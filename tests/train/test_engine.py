@@ -246,3 +246,21 @@ def test_cuda_backends_train_as_the_eager_step(engine):
         outs[name] = [m.cpu() for m in trainer.models]
     for a, b in zip(outs["eager"], outs[engine], strict=True):
         _close(a, b, tol=1e-4)
+
+
+def test_a_step_that_cannot_be_one_graph_runs_in_halves_with_one_warning():
+    from deepfit.train.backends import _WholeStep
+
+    class Untraceable:
+        def active_mask(self):
+            return None
+
+        def functional_step(self, active):
+            raise RuntimeError("cannot be traced")
+
+    ran = []
+    step = _WholeStep(Untraceable(), lambda: ran.append("halves"))
+    with pytest.warns(RuntimeWarning, match="could not be compiled as one graph.*two halves"):
+        step()
+    step()  # the fallback is remembered: no second attempt, no second warning
+    assert ran == ["halves", "halves"] and step.whole is False

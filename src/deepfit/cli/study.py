@@ -42,13 +42,13 @@ def cmd_study(args: argparse.Namespace) -> int:
         return _docs(args)
     if args.dirs:
         raise ConfigError(f"study {args.study}: unexpected arguments {args.dirs}; only `study docs` takes folders")
+    if args.seeds is not None and args.seeds < 1:
+        raise ConfigError(f"--seeds must be >= 1, got {args.seeds}")
     if args.study == "all":
         return _all(args)
     if args.only:
         raise ConfigError("--only goes with `deepfit study all`; for one study give its name")
     study = STUDIES.build(args.study)
-    if args.seeds is not None and args.seeds < 1:
-        raise ConfigError(f"--seeds must be >= 1, got {args.seeds}")
     if args.variants:
         wanted = [v.strip() for v in args.variants.split(",")]
         unknown = [v for v in wanted if v not in study.variants]
@@ -85,8 +85,6 @@ def _all(args: argparse.Namespace) -> int:
         if unknown or not wanted:
             raise ConfigError(f"--only: unknown studies {unknown or wanted}; choose from {names}")
         names = chapter_order(wanted)
-    if args.seeds is not None and args.seeds < 1:
-        raise ConfigError(f"--seeds must be >= 1, got {args.seeds}")
     config_from_args(args)
 
     def done(name: str, res: StudyResult | None, error: str | None) -> None:

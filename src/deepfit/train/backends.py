@@ -2,7 +2,7 @@
 
 All three run the same step (`Group.train_step`); the step has static shapes and reads everything that
 changes between steps from device tensors, so compiling or capturing it changes the speed, not the result
-(tests/train/test_backends.py). `auto` picks the fastest backend known to be safe for the device and run;
+(tests/train/test_engine.py). `auto` picks the fastest backend known to be safe for the device and run;
 data-parallel training (train/distributed.py) runs eagerly.
 """
 
@@ -86,7 +86,10 @@ class _WholeStep:
         try:
             self.fn(self.group.active_mask())
             self.whole = True
-        except Exception:  # any failure to trace or compile; the two halves are the same step
+        except Exception as exc:  # any failure to trace or compile; the two halves are the same step
+            warnings.warn(f"the step could not be compiled as one graph ({type(exc).__name__}: "
+                          f"{str(exc).splitlines()[0][:200] if str(exc) else ''}); compiling it in two halves",
+                          RuntimeWarning, stacklevel=2)
             self.whole = False
             self.halves()
 
