@@ -51,3 +51,14 @@ def test_bad_grids_are_one_line_errors_before_any_training(tmp_path, capsys, blo
     assert main(_args(blobs_npz, tmp_path)) == 2
     assert "needs a grid" in capsys.readouterr().err
     assert not (tmp_path / "sweeps").exists() or not any((tmp_path / "sweeps").iterdir())
+
+
+def test_sweeps_and_studies_are_refused_under_torchrun_before_any_training(tmp_path, capsys, blobs_npz, monkeypatch):
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    assert main(_args(blobs_npz, tmp_path, "--grid", "optimizer.lr=0.1,0.2")) == 2
+    assert "deepfit sweep cannot run under torchrun (WORLD_SIZE=2)" in capsys.readouterr().err
+    assert main(["study", "clipping", "--out", str(tmp_path / "studies"), "--subset", "64", "--epochs", "1"]) == 2
+    assert "study 'clipping' cannot run under torchrun (WORLD_SIZE=2)" in capsys.readouterr().err
+    assert not (tmp_path / "sweeps").exists() and not (tmp_path / "studies").exists()
+    monkeypatch.setenv("WORLD_SIZE", "1")
+    assert main(_args(blobs_npz, tmp_path, "--grid", "optimizer.lr=0.1,0.2")) == 0

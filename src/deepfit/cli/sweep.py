@@ -11,6 +11,7 @@ from deepfit.config import SweepConfig, to_dict
 from deepfit.errors import ConfigError
 from deepfit.run.sweep import expand_grid, parse_grid
 from deepfit.studies import Study, run_study, summary_markdown
+from deepfit.train.distributed import refuse_under_torchrun
 
 console = Console()
 
@@ -34,6 +35,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
+    refuse_under_torchrun("deepfit sweep")
     cfg = config_from_args(args, base={"name": "sweep", "out": "studies"})
     sweep = cfg.sweep or SweepConfig()
     grid = dict(sweep.grid)

@@ -34,6 +34,7 @@ from deepfit.run.training import save_run
 from deepfit.studies.spec import Study
 from deepfit.studies.stats import summarize
 from deepfit.studies.verdicts import HEADER, Verdict, judge_all, pair_rows, verdict_rows, verdicts_markdown
+from deepfit.train.distributed import refuse_under_torchrun
 
 METRICS = ("val_acc", "test_acc", "train_acc", "epochs", "epochs_to_target", "seconds_per_epoch")
 
@@ -111,6 +112,7 @@ def run_study(
     `<study dir>/models/<variant>/seed<k>/`, as a run directory holds them. `setup_s`, the seconds spent
     before the runs (e.g. training a source model, studies/sourced.py), counts in the wall time.
     """
+    refuse_under_torchrun(f"study {study.name!r}")
     if study.run is not None:  # a study with its own runner (e.g. one that trains a source model first)
         return study.run(study, seeds=seeds, first_seed=first_seed, full=full, user=user, overrides=overrides,
                          out=out, quiet=quiet, console=console, engine=engine)

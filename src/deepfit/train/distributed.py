@@ -105,6 +105,15 @@ def launched_world() -> int:
         raise ConfigError(f"WORLD_SIZE: expected a number of processes, got {os.environ['WORLD_SIZE']!r}") from None
 
 
+def refuse_under_torchrun(what: str) -> None:
+    """Refuse work that is not data-parallel (studies, sweeps) when torchrun started several processes,
+    which would otherwise each run it whole and write the same directories at once."""
+    world = launched_world()
+    if world > 1:
+        raise ConfigError(f"{what} cannot run under torchrun (WORLD_SIZE={world}): only `deepfit train` is "
+                          "data-parallel; run it as one process (without torchrun)")
+
+
 def launched_rank() -> int:
     """This process's rank as torchrun set it (`RANK`), 0 outside torchrun: for messages printed before
     the process group is joined."""
