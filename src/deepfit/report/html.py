@@ -10,6 +10,7 @@ import base64
 import html
 import numbers
 import os
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,8 @@ from typing import Any
 from deepfit.atomic import write_text_atomic
 from deepfit.report.tables import MISSING, columns_of, format_cell
 
-_FLOATFMT = ".6g"  # six significant digits: 0.97054, 0.001 and 1.2e-05 all stay readable
+_FLOATFMT = ".4g"  # four significant digits: 0.9705, 0.001 and 1.2e-05 all stay readable
+_NUMBER_TEXT = re.compile(r"[-+]?[\d,]*\.?\d+(e[-+]?\d+)?( ?%| pp)?")  # "88.53%", "1,800", "-2.1 pp": right-aligned
 
 _MIME_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".svg": "image/svg+xml"}
 
@@ -38,12 +40,18 @@ figcaption { color: #555; font-size: 0.9rem; }
 pre { background: #f6f8fa; padding: 0.8rem; overflow-x: auto; font-size: 0.85rem; }
 ul.notes li { margin: 0.2rem 0; }
 tr.differs td { background: #fff1b8; font-weight: 600; }
+table.header th { background: none; border: none; color: #555; font-weight: 500; padding: 0.1rem 1rem 0.1rem 0;
+                  vertical-align: top; white-space: nowrap; }
+table.header td { border: none; padding: 0.1rem 0; }
+table.header tr { background: none !important; }
+table.header code { font-size: 0.85rem; }
 """.strip()
 
 
 def _cell(value: Any) -> str:
     text = format_cell(value, _FLOATFMT)
-    numeric = isinstance(value, numbers.Real) and not isinstance(value, bool) and text != MISSING
+    numeric = (isinstance(value, numbers.Real) and not isinstance(value, bool) and text != MISSING) or (
+        isinstance(value, str) and _NUMBER_TEXT.fullmatch(value) is not None)
     return f'<td class="num">{html.escape(text)}</td>' if numeric else f"<td>{html.escape(text)}</td>"
 
 
@@ -102,10 +110,13 @@ def render_report(
     images: Mapping[str, str | os.PathLike[str]],
     notes: Sequence[str] | None = None,
     sections: Sequence[tuple[str, str]] = (),
+    header: Sequence[tuple[str, str]] = (),
 ) -> str:
     """Return the HTML text of the report that `write_report` writes."""
     metric_rows = [{"metric": name, "value": value} for name, value in metrics.items()]
     parts = [f"<h1>{html.escape(title)}</h1>"]
+    if header:
+        parts.append(header_html(header))
     if notes:
         items = "".join(f"<li>{html.escape(note)}</li>" for note in notes)
         parts.append(f'<h2>Notes</h2>\n<ul class="notes">{items}</ul>')
@@ -134,10 +145,12 @@ def write_report(
     images: Mapping[str, str | os.PathLike[str]],
     notes: Sequence[str] | None = None,
     sections: Sequence[tuple[str, str]] = (),
+    header: Sequence[tuple[str, str]] = (),
 ) -> Path:
     """Write a run's report as one self-contained HTML file, atomically, and return its path.
 
-    The page holds, in order: the title, `notes` (if any), the final metrics, each of `sections`
+    The page holds, in order: the title, the `header` lines (label, text: what ran, on which data, why it
+    stopped), `notes` (if any), the final metrics, each of `sections`
     (heading, HTML body made by this package, e.g. `findings_html`), each image with its caption, the
     per-epoch history and the config text verbatim in a <pre>. All text but the sections' bodies is escaped.
 
@@ -151,7 +164,7 @@ def write_report(
     """
     text = render_report(
         title=title, config_text=config_text, metrics=metrics, history=history, images=images, notes=notes,
-        sections=sections,
+        sections=sections, header=header,
     )
     return write_text_atomic(path, text)
 
@@ -173,6 +186,17 @@ def write_page(path: str | os.PathLike[str], *, title: str, sections: Sequence[t
                images: Mapping[str, str | os.PathLike[str]] | None = None, notes: Sequence[str] | None = None) -> Path:
     """Write `render_page` atomically to `path` and return it."""
     return write_text_atomic(path, render_page(title=title, sections=sections, images=images, notes=notes))
+
+
+def header_html(lines: Sequence[tuple[str, str]]) -> str:
+    """Label and text pairs as a borderless two-column table, the header under a report's title."""
+    rows = "".join(f"<tr><th>{html.escape(label)}</th><td>{_header_text(label, text)}</td></tr>"
+                   for label, text in lines)
+    return f'<table class="header">{rows}</table>'
+
+
+def _header_text(label: str, text: str) -> str:
+    return f"<code>{html.escape(text)}</code>" if label == "command" else html.escape(text)
 
 
 def paragraph_html(text: str) -> str:

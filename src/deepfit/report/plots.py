@@ -28,11 +28,13 @@ DPI = 110
 _BANDS = ("minmax", "std")
 
 
-def _figure(width_in: float, height_in: float) -> Figure:
+def new_figure(width_in: float, height_in: float) -> Figure:
+    """A pyplot-free figure of the given size in inches, at `DPI`, with a tight layout."""
     return Figure(figsize=(width_in, height_in), dpi=DPI, layout="tight")
 
 
-def _save(fig: Figure, path: str | os.PathLike[str]) -> Path:
+def save_figure(fig: Figure, path: str | os.PathLike[str]) -> Path:
+    """Write `fig` atomically to `path`, in the format its suffix names (PNG without one)."""
     target = Path(path)
     fmt = target.suffix.lstrip(".").lower() or "png"
     with atomic_path(target) as tmp:
@@ -74,7 +76,20 @@ def _finish(ax: Axes, title: str, xlabel: str, ylabel: str) -> None:
         ax.legend(fontsize="small")
 
 
-def _train_valid_panel(ax: Axes, history: Sequence[Mapping[str, Any]], key: str, name: str) -> None:
+def best_epoch(history: Sequence[Mapping[str, Any]], monitor: str = "val_loss") -> int | None:
+    """The epoch of `monitor`'s best finite value (highest for a name with "acc", lowest otherwise, as early
+    stopping reads it; the first on a tie), or None when no row has it."""
+    values = _column(history, monitor)
+    finite = np.isfinite(values)
+    if not finite.any():
+        return None
+    sign = -1.0 if "acc" in monitor else 1.0
+    best = int(np.argmin(np.where(finite, sign * values, np.inf)))
+    return int(_epochs(history)[best])
+
+
+def _train_valid_panel(ax: Axes, history: Sequence[Mapping[str, Any]], key: str, name: str,
+                       best: tuple[str, int] | None) -> None:
     x = _epochs(history)
     train, valid = _column(history, key), _column(history, f"val_{key}")
     if np.isnan(train).all() and np.isnan(valid).all():
@@ -84,10 +99,8 @@ def _train_valid_panel(ax: Axes, history: Sequence[Mapping[str, Any]], key: str,
     for values, label in ((train, "train"), (valid, "validation")):
         if not np.isnan(values).all():
             ax.plot(x, values, marker="o", markersize=3, label=label)
-    if key == "loss" and not np.isnan(valid).all():
-        # The epoch early stopping and checkpointing would keep.
-        best = int(np.nanargmin(valid))
-        ax.axvline(x[best], color="0.5", linestyle=":", label=f"best validation (epoch {x[best]:g})")
+    if best is not None:
+        ax.axvline(best[1], color="0.5", linestyle=":", label=f"best {best[0]} (epoch {best[1]})")
     _finish(ax, name.capitalize(), "epoch", name)
 
 
@@ -96,16 +109,33 @@ def _lr_varies(lr: np.ndarray) -> bool:
     return finite.size > 1 and not np.allclose(finite, finite[0], rtol=1e-9, atol=0.0)
 
 
-def plot_learning_curves(history: Sequence[Mapping[str, Any]], path: str | os.PathLike[str]) -> Path:
+def plot_learning_curves(
+    history: Sequence[Mapping[str, Any]],
+    path: str | os.PathLike[str],
+    *,
+    monitor: str = "val_loss",
+    best: int | None = None,
+) -> Path:
     """Plot loss and accuracy per epoch, training against validation, and write the figure to `path`.
 
-    The gap between the two curves is the first sign of overfitting (Géron, ch. 11). When `lr` changes
-    during the run, a third, short panel shows it on a log axis, so a jump in the loss can be read
-    against the schedule. Missing keys and NaN values are skipped; a panel without data says so.
+    The gap between the two curves is the first sign of overfitting (Géron, ch. 11). A dotted line on
+    both panels marks epoch `best` of `monitor` (by default its best epoch in `history`), the one early
+    stopping restores. When `lr` changes during the run, a third, short panel shows it on a log axis, so a
+    jump in the loss can be read against the schedule. Missing keys and NaN values are skipped; a panel
+    without data says so.
     """
+    return save_figure(learning_curves_figure(history, monitor=monitor, best=best), path)
+
+
+def learning_curves_figure(
+    history: Sequence[Mapping[str, Any]], *, monitor: str = "val_loss", best: int | None = None
+) -> Figure:
+    """The figure `plot_learning_curves` writes: loss and accuracy panels, and `lr` when it varies."""
+    best = best if best is not None else best_epoch(history, monitor)
+    marker = (monitor, best) if best is not None else None
     lr = _column(history, "lr")
     show_lr = _lr_varies(lr)
-    fig = _figure(11.0, 5.8 if show_lr else 4.2)
+    fig = new_figure(11.0, 5.8 if show_lr else 4.2)
     if show_lr:
         grid = fig.add_gridspec(2, 2, height_ratios=(3.0, 1.2))
         loss_ax, acc_ax = fig.add_subplot(grid[0, 0]), fig.add_subplot(grid[0, 1])
@@ -116,9 +146,9 @@ def plot_learning_curves(history: Sequence[Mapping[str, Any]], path: str | os.Pa
         _finish(lr_ax, "Learning rate", "epoch", "lr")
     else:
         loss_ax, acc_ax = fig.subplots(1, 2)
-    _train_valid_panel(loss_ax, history, "loss", "loss")
-    _train_valid_panel(acc_ax, history, "acc", "accuracy")
-    return _save(fig, path)
+    _train_valid_panel(loss_ax, history, "loss", "loss", marker)
+    _train_valid_panel(acc_ax, history, "acc", "accuracy", marker)
+    return fig
 
 
 def plot_confusion_matrix(
@@ -149,7 +179,7 @@ def plot_confusion_matrix(
     colours = shares * 100.0 if normalize else counts.astype(float)
 
     side = min(max(5.0, 0.55 * n + 2.5), 16.0)
-    fig = _figure(side + 1.2, side)
+    fig = new_figure(side + 1.2, side)
     ax = fig.subplots()
     image = ax.imshow(colours, cmap="Blues", vmin=0.0, vmax=100.0 if normalize else None)
     fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04, label="% of true class" if normalize else "count")
@@ -174,7 +204,7 @@ def plot_confusion_matrix(
     ax.set_title(f"Confusion matrix ({'row %' if normalize else 'counts'}{accuracy})")
     ax.set_xlabel("predicted class")
     ax.set_ylabel("true class")
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def _seed_band(histories: Sequence[Sequence[Mapping[str, Any]]], metric: str, band: str):
@@ -225,7 +255,7 @@ def plot_metric_bands(
     """
     if band not in _BANDS:
         raise ConfigError(f"plot_metric_bands: band must be one of {', '.join(_BANDS)}, got {band!r}")
-    fig = _figure(9.0, 5.2)
+    fig = new_figure(9.0, 5.2)
     ax = fig.subplots()
     partial_drawn = False
     for variant, histories in runs.items():
@@ -254,7 +284,7 @@ def plot_metric_bands(
         _no_data(ax, f"'{metric}'")
     spread = "min–max" if band == "minmax" else "±1 std"
     _finish(ax, title or f"{metric}: mean over seeds, band = {spread}", "epoch", metric)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def _label_bar(ax: Axes, position: float, mean: float, half_width: float, *, horizontal: bool) -> None:
@@ -323,14 +353,14 @@ def plot_bar_with_ci(
         horizontal = len(labels) > 6 or max((len(s) for s in labels), default=0) > 12
     positions = np.arange(len(labels))
     if horizontal:
-        fig = _figure(9.0, max(3.0, 0.5 * len(labels) + 1.5))
+        fig = new_figure(9.0, max(3.0, 0.5 * len(labels) + 1.5))
         ax = fig.subplots()
         ax.barh(positions, mean, xerr=errors, capsize=4, color="tab:blue", alpha=0.8)
         ax.set_yticks(positions, labels)
         ax.invert_yaxis()  # first name on top, as in a table
         _finish(ax, title or f"{ylabel} (mean ± 95% CI)", ylabel, "")
     else:
-        fig = _figure(max(5.0, 0.9 * len(labels) + 2.0), 5.0)
+        fig = new_figure(max(5.0, 0.9 * len(labels) + 2.0), 5.0)
         ax = fig.subplots()
         ax.bar(positions, mean, yerr=errors, capsize=4, color="tab:blue", alpha=0.8)
         rotation = 30 if max((len(s) for s in labels), default=0) > 6 else 0
@@ -344,7 +374,7 @@ def plot_bar_with_ci(
     ax.margins(**{"x" if horizontal else "y": 0.2})  # room for the labels past the error bars
     if value_range is not None:
         (ax.set_xlim if horizontal else ax.set_ylim)(*value_range)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_series(
@@ -373,7 +403,7 @@ def plot_series(
     for name, values in series.items():
         if len(values) != x.size:
             raise ShapeError(f"plot_series: series {name!r} has {len(values)} values, expected {x.size}")
-    fig = _figure(9.0, 5.2)
+    fig = new_figure(9.0, 5.2)
     ax = fig.subplots()
     many = len(series) > 10
     colours = colormaps["viridis"](np.linspace(0.0, 0.9, len(series))) if many else [None] * len(series)
@@ -398,4 +428,4 @@ def plot_series(
     _finish(ax, title or f"{ylabel} against {xlabel}", xlabel, ylabel)
     if many:
         ax.legend(fontsize="x-small", ncols=2)
-    return _save(fig, path)
+    return save_figure(fig, path)

@@ -6,7 +6,6 @@ import json
 import math
 import os
 import platform
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +28,7 @@ from deepfit.report import (
     write_page,
 )
 from deepfit.run import RunResult, create_run_dir, load_splits, versions
+from deepfit.run.rundir import command_line
 from deepfit.run.sweep import train_groups
 from deepfit.run.training import save_run
 from deepfit.studies.spec import Study
@@ -67,12 +67,6 @@ def describe_machine(m: dict[str, Any]) -> str:
     gpu = m.get("cuda") or "no GPU"
     load = f", load {m.get('load_average')}" + (f" -> {m['load_average_end']}" if "load_average_end" in m else "")
     return f"{m.get('cpus')} CPU cores (torch {m.get('torch_threads')} threads), {gpu}{load}; {m.get('platform')}"
-
-
-def command_line() -> str:
-    """The command that is running, as a user would type it (`deepfit study ...` from the CLI)."""
-    name = Path(sys.argv[0]).name if sys.argv else "python"
-    return " ".join(["deepfit" if name in ("deepfit", "__main__.py") else name, *sys.argv[1:]])
 
 
 def variant_config(study: Study, variant: str, *, full: bool, user: dict[str, Any], overrides: list[str],
