@@ -19,7 +19,8 @@ from deepfit.atomic import write_text_atomic
 from deepfit.report.tables import MISSING, columns_of, format_cell
 
 _FLOATFMT = ".4g"  # four significant digits: 0.9705, 0.001 and 1.2e-05 all stay readable
-_NUMBER_TEXT = re.compile(r"[-+]?[\d,]*\.?\d+(e[-+]?\d+)?( ?%| pp)?")  # "88.53%", "1,800", "-2.1 pp": right-aligned
+# "88.53%", "1,800", "-2.1 pp", "0.97 ± 0.01 [±0.02]": figures written as text, right-aligned
+_NUMBER_TEXT = re.compile(r"[-+]?[\d,]*\.?\d+(e[-+]?\d+)?( ?%| pp| ± .+)?")
 
 _MIME_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".svg": "image/svg+xml"}
 
@@ -31,7 +32,7 @@ h2 { font-size: 1.2rem; margin-top: 2rem; border-bottom: 1px solid #ddd; padding
 table { border-collapse: collapse; font-size: 0.9rem; }
 th, td { border: 1px solid #ddd; padding: 0.25rem 0.6rem; }
 th { background: #f4f4f4; text-align: left; }
-td.num { text-align: right; font-variant-numeric: tabular-nums; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 tbody tr:nth-child(even) { background: #fafafa; }
 .scroll { overflow-x: auto; max-height: 32rem; overflow-y: auto; }
 figure { margin: 1.2rem 0; }

@@ -32,7 +32,7 @@ from deepfit.run.rundir import command_line
 from deepfit.run.sweep import train_groups
 from deepfit.run.training import save_run
 from deepfit.studies.spec import Study
-from deepfit.studies.stats import summarize
+from deepfit.studies.stats import CI_MEANING, summarize
 from deepfit.studies.verdicts import HEADER, Verdict, judge_all, pair_rows, verdict_rows, verdicts_markdown
 
 METRICS = ("val_acc", "test_acc", "train_acc", "epochs", "epochs_to_target", "seconds_per_epoch")
@@ -267,21 +267,44 @@ def _plot_study(res: StudyResult) -> None:
             break
 
 
+_CAPTIONS = {
+    "val_acc": "validation accuracy per epoch, one line per variant: mean over seeds, band from min to max",
+    "val_loss": "validation loss per epoch, one line per variant: mean over seeds, band from min to max",
+    "loss": "training loss per epoch, one line per variant: mean over seeds, band from min to max",
+    "test_acc_bar": "test accuracy per variant: mean and 95% CI over seeds",
+    "val_acc_bar": "validation accuracy per variant: mean and 95% CI over seeds",
+}
+
+
 def write_study_page(res: StudyResult) -> Path:
-    """`study.html`: the claim, where and how it ran, the results and verdict tables, and every plot."""
+    """`study.html` (`sweep.html` for a sweep): the claim, where and how it ran, the results table with what
+    its brackets mean, the verdicts, and every plot. A sweep's rows are ranked by validation accuracy, the best
+    shaded."""
     out = res.out_dir
     assert out is not None
+    kind = res.study.kind
     notes = [f"command: {command_line()}"]
     if res.wall_time_s is not None:
         notes.append(f"wall time {res.wall_time_s:.0f} s ({res.engine})"
                      + (f" on {describe_machine(res.machine)}" if res.machine else ""))
-    sections = [("Claim", paragraph_html(res.study.claim)),
-                ("Results (mean ± std [95% CI half-width] over seeds)", table_html(summary_rows(res)))]
+    rows, best = summary_rows(res), []
+    if kind == "sweep" and "val_acc_mean" in res.summary[0]:
+        order = sorted(range(len(rows)), key=lambda i: -_or_low(res.summary[i]["val_acc_mean"]))
+        rows, best = [rows[i] for i in order], [True]
+    sections = [("Claim" if kind == "study" else "Grid", paragraph_html(res.study.claim)),
+                ("Results (mean ± std [95% CI half-width] over seeds)",
+                 table_html(rows, highlight=best) + paragraph_html(CI_MEANING))]
     if res.verdicts:
         sections.append(("Verdicts", paragraph_html(HEADER) + table_html(verdict_rows(res.verdicts))))
         for v in res.verdicts:
             if v.claim.kind == "ordering":
                 sections.append((f"Pairs of the ordering: {v.claim.text}", table_html(pair_rows(v))))
-    images = {p.stem.replace("_", " "): p for p in sorted((out / "plots").glob("*.png"))}
-    return write_page(out / "study.html", title=f"study {res.study.name}", sections=sections, images=images,
-                      notes=notes)
+    pngs = sorted((out / "plots").glob("*.png"), key=lambda p: (list(_CAPTIONS).index(p.stem)
+                                                               if p.stem in _CAPTIONS else len(_CAPTIONS), p.name))
+    images = {_CAPTIONS.get(p.stem, p.stem.replace("_", " ")): p for p in pngs}  # the learning curves first
+    title = f"{kind} {res.study.name}" if res.study.name != kind else kind
+    return write_page(out / f"{kind}.html", title=title, sections=sections, images=images, notes=notes)
+
+
+def _or_low(value: float) -> float:
+    return -math.inf if math.isnan(value) else value
