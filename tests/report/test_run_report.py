@@ -92,6 +92,8 @@ def test_misclassified_samples_and_the_lr_finder_curve_are_drawn_when_the_run_ha
 
 @pytest.mark.parametrize(("metrics", "text"), [
     ({"stop": {"reason": "completed", "epoch": 20}}, "all 20 epochs done"),
+    ({"stop": {"reason": "completed", "epoch": 20, "restored_epoch": 17}, "monitor": "val_acc"},
+     "all 20 epochs done; the weights of epoch 17 restored (best val_acc)"),
     ({"stop": {"reason": "diverged", "epoch": 3, "note": "the training loss became non-finite"}},
      "diverged in epoch 3: the training loss became non-finite"),
     ({"stop": {"reason": "early_stopping", "epoch": 9, "restored_epoch": None}, "epochs": 9,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -42,4 +43,16 @@ def plot_lr_finder(curve: Mapping[str, Any], path: str | os.PathLike[str]) -> Pa
     optimizer = curve.get("optimizer")
     return plot_series(curve["lrs"], {"smoothed loss": curve["losses"], "loss": curve["raw_losses"]}, path,
                        xlabel="learning rate", ylabel="training loss", logx=True,
-                       title=f"LR finder: {optimizer}" if optimizer else "LR finder", marks=marks)
+                       title=f"LR finder: {optimizer}" if optimizer else "LR finder", marks=marks,
+                       ylim=_loss_range(curve["losses"], curve["raw_losses"]))
+
+
+def _loss_range(smoothed: list[float | None], raw: list[float | None]) -> tuple[float, float] | None:
+    """From just under the lowest loss, smoothed or raw, to twice the smoothed start: the last steps of a
+    diverging sweep reach 100 times the start and would flatten the part of the curve that is read."""
+    finite = [v for v in smoothed if v is not None and math.isfinite(v)]
+    if not finite:
+        return None
+    low = min(finite + [v for v in raw if v is not None and math.isfinite(v)])
+    high = max(2.0 * finite[0], low + 1e-12)
+    return (low - 0.05 * (high - low), high)

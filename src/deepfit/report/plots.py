@@ -388,13 +388,15 @@ def plot_series(
     logy: bool = False,
     title: str | None = None,
     marks: Mapping[str, float] | None = None,
+    ylim: tuple[float, float] | None = None,
 ) -> Path:
     """Plot several named series against shared `xs` and write the figure to `path`.
 
     For curves that are not per-epoch histories: loss against learning rate from the LR finder
     (`logx`), gradient norm per layer with depth on x (`logy`). Each entry of `marks` draws a labelled
-    vertical line, such as the suggested learning rate. With more than 10 series the colours follow
-    a sequential map, so an ordered family (one curve per epoch) reads as a progression.
+    vertical line, such as the suggested learning rate; `ylim` bounds the value axis. With more than 10
+    series the colours follow a sequential map, so an ordered family (one curve per epoch) reads as a
+    progression.
 
     Raises:
         ShapeError: a series does not have one value per entry of `xs`.
@@ -423,6 +425,8 @@ def plot_series(
         ax.set_xscale("log")
     if logy:
         ax.set_yscale("log")
+    if ylim is not None:
+        ax.set_ylim(*ylim)
     if not logx and np.all(x == np.round(x)):
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # layer indices, steps: no 2.5
     _finish(ax, title or f"{ylabel} against {xlabel}", xlabel, ylabel)

@@ -133,13 +133,16 @@ def stop_text(metrics: Mapping[str, Any]) -> str:
             return f"diverged: {metrics.get('note', '')}"
         return _early_text(es, metrics.get("epochs")) if es else ""
     reason, epoch = stop["reason"], stop["epoch"]
-    if reason == "completed":
-        return f"all {epoch} epochs done"
     if reason == "early_stopping" and es:
         return _early_text(es, metrics.get("epochs"))
     if reason == "diverged":
         return f"diverged in epoch {epoch}: {stop.get('note', '')}"
-    return f"stopped after epoch {epoch}" + (f": {stop['note']}" if stop.get("note") else "")
+    text = f"all {epoch} epochs done" if reason == "completed" else f"stopped after epoch {epoch}" + (
+        f": {stop['note']}" if stop.get("note") else "")
+    restored = stop.get("restored_epoch")
+    if restored is not None and restored != epoch:
+        text += f"; the weights of epoch {restored} restored (best {metrics.get('monitor', 'val_loss')})"
+    return text
 
 
 def _early_text(es: Mapping[str, Any], epochs: int | None) -> str:

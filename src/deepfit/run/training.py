@@ -276,7 +276,8 @@ def final_metrics(trainer: Trainer, splits: Splits) -> list[dict[str, Any]]:
         if es is not None and es.stopped_epoch:
             metrics["early_stopping"] = early_stopping_summary(es)
         metrics["stopped"] = m.status
-        metrics["stop"] = stop_summary(m.status, len(m.history), metrics.get("early_stopping"), m.note)
+        restored = es.best_epoch if es is not None and es.restore_best and es.best_weights is not None else None
+        metrics["stop"] = stop_summary(m.status, len(m.history), metrics.get("early_stopping"), m.note, restored)
         metrics["samples"] = {name: len(data) for name in ("train", "valid", "test")
                               if (data := getattr(splits, name)) is not None}
         if m.diverged:
@@ -296,18 +297,23 @@ def early_stopping_summary(es: EarlyStopping) -> dict[str, Any]:
             "best": es.best, "restored_epoch": restored}
 
 
-def stop_summary(status: str, epochs: int, early_stopping: dict[str, Any] | None, note: str) -> dict[str, Any]:
+def stop_summary(status: str, epochs: int, early_stopping: dict[str, Any] | None, note: str,
+                 restored: int | None = None) -> dict[str, Any]:
     """Why training ended, for the report's header: `reason` is `completed` (every epoch ran),
-    `early_stopping` (with `restored_epoch`, None when the last epoch's weights stay), `diverged` or `stopped`
-    (another callback); `epoch` is the last epoch trained."""
+    `early_stopping`, `diverged` or `stopped` (another callback); `epoch` is the last epoch trained and
+    `restored_epoch` the one whose weights the model holds when early stopping put its best epoch back
+    (it does so at the end of every run with `restore_best`, stopped early or not)."""
     if status == "diverged":
         return {"reason": "diverged", "epoch": epochs, "note": note}
     if early_stopping is not None:
         return {"reason": "early_stopping", "epoch": early_stopping["stopped_epoch"],
                 "restored_epoch": early_stopping["restored_epoch"]}
+    summary: dict[str, Any] = {"reason": "stopped" if status == "stopped" else "completed", "epoch": epochs}
     if status == "stopped":
-        return {"reason": "stopped", "epoch": epochs, "note": note}
-    return {"reason": "completed", "epoch": epochs}
+        summary["note"] = note
+    if restored is not None:
+        summary["restored_epoch"] = restored
+    return summary
 
 
 def confusion_matrices(trainer: Trainer, splits: Splits) -> torch.Tensor | None:
