@@ -18,7 +18,7 @@ from deepfit.errors import ConfigError
 from deepfit.report.tables import rich_table
 from deepfit.studies import STUDIES, StudyResult, run_study
 from deepfit.studies.collection import chapter_order, run_all, studies_markdown
-from deepfit.studies.runner import summary_rows
+from deepfit.studies.runner import stacked_rows, summary_rows
 from deepfit.studies.stats import CI_MEANING
 from deepfit.studies.verdicts import HEADER, pair_rows, verdict_rows
 
@@ -78,8 +78,7 @@ def cmd_study(args: argparse.Namespace) -> int:
 def print_results(res: StudyResult, console: Console) -> None:
     """The results table, with what its brackets mean said once under it, then the verdicts and each
     ordering's pairs, as rich tables."""
-    rows = [{k: v.replace(" [", "\n[") if isinstance(v, str) else v for k, v in row.items()}  # [±h] below
-            for row in summary_rows(res)]
+    rows = stacked_rows(summary_rows(res))
     kind, name = res.study.kind, res.study.name
     console.print(rich_table(rows, title=f"{kind if name == kind else f'{kind} {name}'}: results",
                              caption=CI_MEANING, whole=("variant",), lines=True))

@@ -19,8 +19,9 @@ from deepfit.atomic import write_text_atomic
 from deepfit.report.tables import MISSING, columns_of, format_cell
 
 _FLOATFMT = ".4g"  # four significant digits: 0.9705, 0.001 and 1.2e-05 all stay readable
-# "88.53%", "1,800", "-2.1 pp", "0.97 ± 0.01 [±0.02]": figures written as text, right-aligned
-_NUMBER_TEXT = re.compile(r"[-+]?[\d,]*\.?\d+(e[-+]?\d+)?( ?%| pp| ± .+)?")
+# "88.53%", "-2.1 pp", "0.97 ± 0.01 [±0.02]": figures written as text with a unit or an interval, right-aligned
+# (a bare "0.01" stays text: it may be a setting in a column of settings)
+_NUMBER_TEXT = re.compile(r"[-+]?[\d,]*\.?\d+(e[-+]?\d+)?( ?%| pp| ± .+)", re.S)
 
 _MIME_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".svg": "image/svg+xml"}
 
@@ -35,6 +36,8 @@ th { background: #f4f4f4; text-align: left; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 tbody tr:nth-child(even) { background: #fafafa; }
 .scroll { overflow-x: auto; max-height: 32rem; overflow-y: auto; }
+.wide { overflow-x: auto; }
+.wide table { font-size: 0.85rem; }
 figure { margin: 1.2rem 0; }
 figure img { max-width: 100%; height: auto; border: 1px solid #eee; }
 figcaption { color: #555; font-size: 0.9rem; }
@@ -53,7 +56,8 @@ def _cell(value: Any) -> str:
     text = format_cell(value, _FLOATFMT)
     numeric = (isinstance(value, numbers.Real) and not isinstance(value, bool) and text != MISSING) or (
         isinstance(value, str) and _NUMBER_TEXT.fullmatch(value) is not None)
-    return f'<td class="num">{html.escape(text)}</td>' if numeric else f"<td>{html.escape(text)}</td>"
+    body = html.escape(text).replace("\n", "<br>")  # a cell's own line breaks, as in a study's `[±h]`
+    return f'<td class="num">{body}</td>' if numeric else f"<td>{body}</td>"
 
 
 def table_html(
@@ -65,7 +69,8 @@ def table_html(
 
 
 def _table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], highlight: Sequence[bool] = ()) -> str:
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in columns)
+    # a long name (seconds_per_epoch) may break after its underscores, so a wide table narrows
+    head = "".join(f"<th>{html.escape(str(c)).replace('_', '_<wbr>')}</th>" for c in columns)
     marks = list(highlight) + [False] * (len(rows) - len(highlight))
     body = "\n".join(
         ('<tr class="differs">' if mark else "<tr>") + "".join(_cell(row.get(c)) for c in columns) + "</tr>"

@@ -218,6 +218,12 @@ def summary_rows(res: StudyResult) -> list[dict[str, Any]]:
     return table
 
 
+def stacked_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """`summary_rows` with each `[±h]` on a line of its own, so that a wide table narrows without wrapping
+    inside a figure (terminal and study.html)."""
+    return [{k: v.replace(" [", "\n[") if isinstance(v, str) else v for k, v in row.items()} for row in rows]
+
+
 def write_study(res: StudyResult, configs: dict[tuple[str, int], RunConfig]) -> None:
     out = res.out_dir
     assert out is not None
@@ -293,7 +299,8 @@ def write_study_page(res: StudyResult) -> Path:
         rows, best = [rows[i] for i in order], [True]
     sections = [("Claim" if kind == "study" else "Grid", paragraph_html(res.study.claim)),
                 ("Results (mean ± std [95% CI half-width] over seeds)",
-                 table_html(rows, highlight=best) + paragraph_html(CI_MEANING))]
+                 f'<div class="wide">{table_html(stacked_rows(rows), highlight=best)}</div>'
+                 + paragraph_html(CI_MEANING))]
     if res.verdicts:
         sections.append(("Verdicts", paragraph_html(HEADER) + table_html(verdict_rows(res.verdicts))))
         for v in res.verdicts:
