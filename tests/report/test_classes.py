@@ -2,9 +2,11 @@ import math
 
 import numpy as np
 import pytest
+from matplotlib.image import imread
 
 from deepfit.errors import ShapeError
-from deepfit.report.classes import class_rows, precision_recall
+from deepfit.report.classes import class_rows, plot_confusion_matrix, precision_recall
+from deepfit.report.plots import DPI
 
 # rows: true class, columns: predicted class
 MATRIX = [[8, 2, 0],
@@ -46,3 +48,24 @@ def test_class_rows_without_names_use_the_indices():
 def test_bad_matrices_and_names_are_shape_errors(matrix, names, message):
     with pytest.raises(ShapeError, match=message):
         class_rows(matrix, names)
+
+
+def test_confusion_matrix_scales_with_classes_and_survives_empty_row(tmp_path):
+    small = np.array([[5, 1], [0, 0]])
+    big = np.eye(12, dtype=int) * 50 + 1
+    h_small, w_small, _ = imread(plot_confusion_matrix(small, ["cat", "dog"], tmp_path / "a.png")).shape
+    h_big, w_big, _ = imread(plot_confusion_matrix(big, None, tmp_path / "b.png", normalize=False)).shape
+    assert min(h_small, w_small) >= 5 * DPI
+    assert h_big > h_small and w_big > w_small
+
+
+@pytest.mark.parametrize(
+    ("matrix", "names", "match"),
+    [
+        (np.zeros((2, 3), dtype=int), None, r"square 2-D array, got shape \(2, 3\)"),
+        (np.zeros((3, 3), dtype=int), ["a", "b"], "3 classes but 2 class names"),
+    ],
+)
+def test_confusion_matrix_rejects_bad_shapes(tmp_path, matrix, names, match):
+    with pytest.raises(ShapeError, match=match):
+        plot_confusion_matrix(matrix, names, tmp_path / "cm.png")

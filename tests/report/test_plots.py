@@ -11,7 +11,6 @@ from deepfit.report.plots import (
     best_epoch,
     learning_curves_figure,
     plot_bar_with_ci,
-    plot_confusion_matrix,
     plot_learning_curves,
     plot_metric_bands,
     plot_series,
@@ -90,27 +89,6 @@ def test_learning_curves_mark_the_monitored_metrics_best_epoch_on_both_panels():
 def test_learning_curves_mark_the_epoch_given():
     assert _markers(learning_curves_figure(DIVERGING, monitor="val_acc", best=3)) == [(3, "best val_acc (epoch 3)")] * 2
     assert _markers(learning_curves_figure([{"epoch": 1, "loss": 0.5}])) == []
-
-
-def test_confusion_matrix_scales_with_classes_and_survives_empty_row(tmp_path):
-    small = np.array([[5, 1], [0, 0]])
-    big = np.eye(12, dtype=int) * 50 + 1
-    h_small, w_small, _ = _png_shape(plot_confusion_matrix(small, ["cat", "dog"], tmp_path / "a.png"))
-    h_big, w_big, _ = _png_shape(plot_confusion_matrix(big, None, tmp_path / "b.png", normalize=False))
-    assert min(h_small, w_small) >= 5 * DPI
-    assert h_big > h_small and w_big > w_small
-
-
-@pytest.mark.parametrize(
-    ("matrix", "names", "match"),
-    [
-        (np.zeros((2, 3), dtype=int), None, r"square 2-D array, got shape \(2, 3\)"),
-        (np.zeros((3, 3), dtype=int), ["a", "b"], "3 classes but 2 class names"),
-    ],
-)
-def test_confusion_matrix_rejects_bad_shapes(tmp_path, matrix, names, match):
-    with pytest.raises(ShapeError, match=match):
-        plot_confusion_matrix(matrix, names, tmp_path / "cm.png")
 
 
 def test_seed_band_averages_the_seeds_that_reached_each_epoch():

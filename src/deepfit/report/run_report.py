@@ -15,11 +15,11 @@ from typing import Any
 import numpy as np
 
 from deepfit.report import lr_finder
-from deepfit.report.classes import class_rows
+from deepfit.report.classes import class_rows, plot_confusion_matrix
 from deepfit.report.doctor import doctor_figures, findings_html
 from deepfit.report.html import figures_html, paragraph_html, table_html, write_report
 from deepfit.report.images import plot_misclassified, read_misclassified
-from deepfit.report.plots import best_epoch, plot_confusion_matrix, plot_learning_curves
+from deepfit.report.plots import best_epoch, plot_learning_curves
 
 MISCLASSIFIED = "misclassified.safetensors"  # written by run/misclassified.py
 
