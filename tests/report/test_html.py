@@ -87,3 +87,12 @@ def test_figures_written_as_text_are_right_aligned_and_keep_their_line_breaks():
     assert '<td class="num">0.97 ± 0.01<br>[±0.02]</td>' in text
     assert "<td>0.01</td>" in text and "<td>a_b</td>" in text  # a setting written as text stays text
     assert "<th>val_<wbr>acc</th>" in text  # a long header may break after its underscores
+
+
+def test_a_cell_whose_text_has_a_style_gets_its_class():
+    from deepfit.report.html import table_html
+
+    text = table_html([{"claim": "a", "verdict": "refuted"}, {"claim": "b", "verdict": "supported"}],
+                      styles={"supported": "good", "refuted": "bad"})
+    assert '<td class="bad">refuted</td>' in text and '<td class="good">supported</td>' in text
+    assert "<td>a</td>" in text

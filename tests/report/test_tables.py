@@ -102,3 +102,14 @@ def test_rich_table_never_wraps_the_whole_columns():
     rows = [{"variant": "lr=0.001,activation=relu", **{f"metric{k}": "0.9705 ± 0.0012 [±0.0031]" for k in range(5)}}]
     assert "lr=0.001,activation=relu" in _render(rich_table(rows, whole=("variant",)), 80)
     assert "lr=0.001,activation=relu" not in _render(rich_table(rows), 80)  # without it the name folds
+
+
+def test_rich_table_styles_the_cells_named():
+    from rich.console import Console
+
+    from deepfit.report.tables import rich_table
+
+    console = Console(width=80, record=True, force_terminal=True, color_system="standard")
+    console.print(rich_table([{"verdict": "refuted"}, {"verdict": "inconclusive"}], styles={"refuted": "red"}))
+    styled = console.export_text(styles=True)
+    assert "\x1b[31mrefuted" in styled and "\x1b[31minconclusive" not in styled

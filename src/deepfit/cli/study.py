@@ -20,7 +20,7 @@ from deepfit.studies import STUDIES, StudyResult, run_study
 from deepfit.studies.collection import chapter_order, run_all, studies_markdown
 from deepfit.studies.runner import stacked_rows, summary_rows
 from deepfit.studies.stats import CI_MEANING
-from deepfit.studies.verdicts import HEADER, pair_rows, verdict_rows
+from deepfit.studies.verdicts import HEADER, INCONCLUSIVE, REFUTED, SUPPORTED, pair_rows, verdict_rows
 
 console = Console()
 
@@ -83,7 +83,8 @@ def print_results(res: StudyResult, console: Console) -> None:
     console.print(rich_table(rows, title=f"{kind if name == kind else f'{kind} {name}'}: results",
                              caption=CI_MEANING, whole=("variant",), lines=True))
     if res.verdicts:
-        console.print(rich_table(verdict_rows(res.verdicts), title="verdicts", caption=HEADER, whole=("verdict",)))
+        console.print(rich_table(verdict_rows(res.verdicts), title="verdicts", caption=HEADER, whole=("verdict",),
+                                 styles={SUPPORTED: "bold green", REFUTED: "bold red", INCONCLUSIVE: "yellow"}))
         for v in res.verdicts:
             if v.claim.kind == "ordering":
                 console.print(rich_table(pair_rows(v), title=f"pairs of the ordering: {v.claim.text}",

@@ -38,6 +38,9 @@ tbody tr:nth-child(even) { background: #fafafa; }
 .scroll { overflow-x: auto; max-height: 32rem; overflow-y: auto; }
 .wide { overflow-x: auto; }
 .wide table { font-size: 0.85rem; }
+td.good { color: #1a7f37; font-weight: 600; }
+td.bad { color: #b42318; font-weight: 600; }
+td.unclear { color: #8a6d00; }
 figure { margin: 1.2rem 0; }
 figure img { max-width: 100%; height: auto; border: 1px solid #eee; }
 figcaption { color: #555; font-size: 0.9rem; }
@@ -52,28 +55,35 @@ table.header code { font-size: 0.85rem; }
 """.strip()
 
 
-def _cell(value: Any) -> str:
+def _cell(value: Any, styles: Mapping[str, str] | None = None) -> str:
     text = format_cell(value, _FLOATFMT)
     numeric = (isinstance(value, numbers.Real) and not isinstance(value, bool) and text != MISSING) or (
         isinstance(value, str) and _NUMBER_TEXT.fullmatch(value) is not None)
     body = html.escape(text).replace("\n", "<br>")  # a cell's own line breaks, as in a study's `[±h]`
-    return f'<td class="num">{body}</td>' if numeric else f"<td>{body}</td>"
+    classes = " ".join(c for c in ("num" if numeric else "", (styles or {}).get(text, "")) if c)
+    return f'<td class="{classes}">{body}</td>' if classes else f"<td>{body}</td>"
 
 
 def table_html(
-    rows: Sequence[Mapping[str, Any]], columns: Sequence[str] | None = None, *, highlight: Sequence[bool] = ()
+    rows: Sequence[Mapping[str, Any]],
+    columns: Sequence[str] | None = None,
+    *,
+    highlight: Sequence[bool] = (),
+    styles: Mapping[str, str] | None = None,
 ) -> str:
     """An escaped HTML table of `rows` (every key of any row when `columns` is None); the rows whose entry
-    of `highlight` is true are shaded (class `differs`), as the differing settings of a comparison."""
-    return _table(rows, columns if columns is not None else columns_of(rows), highlight)
+    of `highlight` is true are shaded (class `differs`), as the differing settings of a comparison, and a
+    cell whose text is a key of `styles` gets that class (`good`, `bad` or `unclear`: a verdict's colour)."""
+    return _table(rows, columns if columns is not None else columns_of(rows), highlight, styles)
 
 
-def _table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], highlight: Sequence[bool] = ()) -> str:
+def _table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], highlight: Sequence[bool] = (),
+           styles: Mapping[str, str] | None = None) -> str:
     # a long name (seconds_per_epoch) may break after its underscores, so a wide table narrows
     head = "".join(f"<th>{html.escape(str(c)).replace('_', '_<wbr>')}</th>" for c in columns)
     marks = list(highlight) + [False] * (len(rows) - len(highlight))
     body = "\n".join(
-        ('<tr class="differs">' if mark else "<tr>") + "".join(_cell(row.get(c)) for c in columns) + "</tr>"
+        ('<tr class="differs">' if mark else "<tr>") + "".join(_cell(row.get(c), styles) for c in columns) + "</tr>"
         for row, mark in zip(rows, marks, strict=False)
     )
     return f"<table>\n<thead><tr>{head}</tr></thead>\n<tbody>\n{body}\n</tbody>\n</table>"

@@ -115,6 +115,7 @@ def rich_table(
     caption: str | None = None,
     whole: Sequence[str] = (),
     lines: bool = False,
+    styles: Mapping[str, str] | None = None,
     floatfmt: str = ".4g",
 ) -> Table:
     """`rows` as a rich table for the terminal: numeric columns right-aligned, "–" for a missing value.
@@ -124,6 +125,7 @@ def rich_table(
             wrap the figures instead.
         caption: a line under the table, e.g. what the brackets in its cells mean.
         lines: rule between rows, for cells of more than one line.
+        styles: a rich style for the cells whose text is a key (a verdict in green or red).
     """
     cols = list(columns) if columns is not None else columns_of(rows)
     table = Table(title=title, caption=caption, caption_justify="left", show_lines=lines)
@@ -135,5 +137,6 @@ def rich_table(
         table.add_column(str(c), justify="right" if numeric else "left", min_width=width, no_wrap=c in whole,
                          overflow="fold")
     for row in rows:
-        table.add_row(*(Text(format_cell(row.get(c), floatfmt)) for c in cols))  # Text: brackets are not markup
+        cells = [format_cell(row.get(c), floatfmt) for c in cols]
+        table.add_row(*(Text(t, style=(styles or {}).get(t, "")) for t in cells))  # Text: brackets are not markup
     return table

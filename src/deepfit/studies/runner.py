@@ -33,7 +33,17 @@ from deepfit.run.sweep import train_groups
 from deepfit.run.training import save_run
 from deepfit.studies.spec import Study
 from deepfit.studies.stats import CI_MEANING, summarize
-from deepfit.studies.verdicts import HEADER, Verdict, judge_all, pair_rows, verdict_rows, verdicts_markdown
+from deepfit.studies.verdicts import (
+    HEADER,
+    INCONCLUSIVE,
+    REFUTED,
+    SUPPORTED,
+    Verdict,
+    judge_all,
+    pair_rows,
+    verdict_rows,
+    verdicts_markdown,
+)
 
 METRICS = ("val_acc", "test_acc", "train_acc", "epochs", "epochs_to_target", "seconds_per_epoch")
 
@@ -282,6 +292,9 @@ _CAPTIONS = {
 }
 
 
+_VERDICT_STYLES = {SUPPORTED: "good", REFUTED: "bad", INCONCLUSIVE: "unclear"}
+
+
 def write_study_page(res: StudyResult) -> Path:
     """`study.html` (`sweep.html` for a sweep): the claim, where and how it ran, the results table with what
     its brackets mean, the verdicts, and every plot. A sweep's rows are ranked by validation accuracy, the best
@@ -302,7 +315,8 @@ def write_study_page(res: StudyResult) -> Path:
                  f'<div class="wide">{table_html(stacked_rows(rows), highlight=best)}</div>'
                  + paragraph_html(CI_MEANING))]
     if res.verdicts:
-        sections.append(("Verdicts", paragraph_html(HEADER) + table_html(verdict_rows(res.verdicts))))
+        sections.append(("Verdicts", paragraph_html(HEADER) + table_html(verdict_rows(res.verdicts),
+                                                                          styles=_VERDICT_STYLES)))
         for v in res.verdicts:
             if v.claim.kind == "ordering":
                 sections.append((f"Pairs of the ordering: {v.claim.text}", table_html(pair_rows(v))))
