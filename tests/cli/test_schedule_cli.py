@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -115,6 +116,21 @@ def test_lr_find_plots_prints_and_applies_the_suggestion(tmp_path, capsys, blobs
     written = tomllib.loads(cfg.read_text())["optimizer"]
     assert "learning_rate" not in written and 1e-4 < written["lr"] < 100 and written["lr"] != 0.5
     assert f"{written['lr']:.3g}" in text
+
+
+def test_lr_find_into_a_run_directory_adds_its_curve_to_the_runs_report(tmp_path, capsys, blobs_npz):
+    common = ["--data", str(blobs_npz), "--set", "data.valid=100", "--set", "model.hidden=[8]", "--device", "cpu"]
+    assert _run(capsys, "train", *common, "--epochs", "1", "--out", str(tmp_path / "runs"), "--quiet")[0] == 0
+    (run,) = (tmp_path / "runs").iterdir()
+    assert "Learning-rate finder" not in (run / "report.html").read_text()
+    code, text, _ = _run(capsys, "lr-find", "--config", str(run / "config.toml"), *common, "--out", str(run))
+    assert code == 0, text
+    curve = json.loads((run / "lr_find.json").read_text())
+    assert len(curve["lrs"]) == len(curve["losses"]) > 10 and curve["optimizer"] == "nadam"
+    report = (run / "report.html").read_text()
+    assert "<h2>Learning-rate finder</h2>" in report and curve["message"] in report
+    assert (run / "plots" / "lr_find.png").is_file() and not (run / "lr_find.png").exists()
+    assert f"report: {run / 'report.html'}" in text
 
 
 @pytest.mark.parametrize("command", [["lr-find"], ["schedule", "plot", "--steps-per-epoch", "5"]])

@@ -52,6 +52,17 @@ def test_study_options_that_belong_to_another_form_are_refused(argv, capsys):
     assert capsys.readouterr().err.strip()
 
 
+def test_a_study_prints_its_results_and_verdicts_as_tables_with_the_brackets_explained_once(tmp_path, capsys):
+    code = main(["study", "reference", "--out", str(tmp_path), *TINY])
+    out = " ".join(capsys.readouterr().out.split())  # the caption wraps at the console's width
+    assert code == 0
+    assert out.count("h is the half-width of the 95% confidence interval") == 1
+    assert "study reference: results" in out and "verdicts" in out and "┃ claim" in out
+    (study,) = tmp_path.iterdir()
+    page = (study / "study.html").read_text()
+    assert "<h2>Claim</h2>" in page and "<h2>Verdicts</h2>" in page and "h is the half-width" in page
+
+
 @pytest.mark.parametrize("study", ["reference", "all"])
 def test_fewer_than_one_seed_is_refused_before_any_training(study, tmp_path, capsys):
     assert main(["study", study, "--seeds", "0", "--out", str(tmp_path)]) == 2

@@ -62,3 +62,19 @@ def test_sweeps_and_studies_are_refused_under_torchrun_before_any_training(tmp_p
     assert not (tmp_path / "sweeps").exists() and not (tmp_path / "studies").exists()
     monkeypatch.setenv("WORLD_SIZE", "1")
     assert main(_args(blobs_npz, tmp_path, "--grid", "optimizer.lr=0.1,0.2")) == 0
+
+
+def test_sweep_writes_sweep_html_ranked_with_overlaid_curves_and_a_table_in_the_terminal(tmp_path, capsys,
+                                                                                          blobs_npz):
+    from deepfit.studies.stats import CI_MEANING
+
+    assert main(_args(blobs_npz, tmp_path, "--grid", "optimizer.lr=1e-4,3e-2", "--seeds", "2")) == 0
+    out = " ".join(capsys.readouterr().out.split())  # the caption wraps at the console's width
+    assert out.count("half-width of the 95%") == 1 and "sweep: results" in out and "┃ variant" in out
+    (sweep,) = (tmp_path / "sweeps").iterdir()
+    page = (sweep / "sweep.html").read_text()
+    assert not (sweep / "study.html").exists() and "<title>sweep</title>" in page
+    # ranked by validation accuracy: the larger lr learns the blobs in 2 epochs, the smaller barely moves
+    best, other = page.index('<tr class="differs"><td>lr=0.03</td>'), page.index("<tr><td>lr=0.0001</td>")
+    assert best < other and CI_MEANING.split(";")[0] in page
+    assert "validation accuracy per epoch, one line per variant" in page and page.count("<img") >= 3

@@ -41,10 +41,10 @@ def _report(tmp_path, images, **overrides):
 def test_report_contains_metrics_history_and_notes(tmp_path, images):
     out, text = _report(tmp_path, images)
     assert out == tmp_path / "out" / "report.html"
-    assert ">0.970512</td>" in text
+    assert ">0.9705</td>" in text  # four significant digits
     assert ">early &lt;stop&gt;</td>" in text
     assert "<title>Run &lt;fashion&gt; &amp; co</title>" in text
-    assert "<th>val_acc</th>" in text and ">0.83</td>" in text and ">0.001</td>" in text
+    assert "<th>val_<wbr>acc</th>" in text and ">0.83</td>" in text and ">0.001</td>" in text
     assert "<li>val_loss rose after epoch 2</li>" in text
     assert "History (2 epochs)" in text
 
@@ -76,3 +76,23 @@ def test_report_rejects_unknown_image_type(tmp_path):
     with pytest.raises(ValueError, match=r"expected one of .png, .jpg, .jpeg, .svg, got .gif"):
         _report(tmp_path, {"gif": image})
     assert not (tmp_path / "out" / "report.html").exists()
+
+
+def test_figures_written_as_text_are_right_aligned_and_keep_their_line_breaks():
+    from deepfit.report.html import table_html
+
+    text = table_html([{"variant": "a_b", "acc": "88.53%", "gap": "-2.1 pp", "val_acc": "0.97 ± 0.01\n[±0.02]",
+                        "lr": "0.01"}])
+    assert '<td class="num">88.53%</td>' in text and '<td class="num">-2.1 pp</td>' in text
+    assert '<td class="num">0.97 ± 0.01<br>[±0.02]</td>' in text
+    assert "<td>0.01</td>" in text and "<td>a_b</td>" in text  # a setting written as text stays text
+    assert "<th>val_<wbr>acc</th>" in text  # a long header may break after its underscores
+
+
+def test_a_cell_whose_text_has_a_style_gets_its_class():
+    from deepfit.report.html import table_html
+
+    text = table_html([{"claim": "a", "verdict": "refuted"}, {"claim": "b", "verdict": "supported"}],
+                      styles={"supported": "good", "refuted": "bad"})
+    assert '<td class="bad">refuted</td>' in text and '<td class="good">supported</td>' in text
+    assert "<td>a</td>" in text

@@ -8,8 +8,9 @@ from deepfit.errors import ConfigError, ShapeError
 from deepfit.report.plots import (
     DPI,
     _seed_band,
+    best_epoch,
+    learning_curves_figure,
     plot_bar_with_ci,
-    plot_confusion_matrix,
     plot_learning_curves,
     plot_metric_bands,
     plot_series,
@@ -62,25 +63,32 @@ def test_learning_curves_of_empty_history_still_write(tmp_path):
     assert _png_shape(plot_learning_curves([], tmp_path / "empty.png"))[0] > 300
 
 
-def test_confusion_matrix_scales_with_classes_and_survives_empty_row(tmp_path):
-    small = np.array([[5, 1], [0, 0]])
-    big = np.eye(12, dtype=int) * 50 + 1
-    h_small, w_small, _ = _png_shape(plot_confusion_matrix(small, ["cat", "dog"], tmp_path / "a.png"))
-    h_big, w_big, _ = _png_shape(plot_confusion_matrix(big, None, tmp_path / "b.png", normalize=False))
-    assert min(h_small, w_small) >= 5 * DPI
-    assert h_big > h_small and w_big > w_small
+# val_acc peaks at epoch 4 while val_loss is lowest at epoch 2: early stopping on val_acc keeps epoch 4
+DIVERGING = [{"epoch": e, "loss": 1.0 / e, "acc": 0.5 + 0.1 * e, "val_loss": vl, "val_acc": va}
+             for e, vl, va in [(1, 0.9, 0.70), (2, 0.5, 0.75), (3, 0.6, 0.78), (4, 0.7, 0.81), (5, 0.8, 0.80)]]
 
 
-@pytest.mark.parametrize(
-    ("matrix", "names", "match"),
-    [
-        (np.zeros((2, 3), dtype=int), None, r"square 2-D array, got shape \(2, 3\)"),
-        (np.zeros((3, 3), dtype=int), ["a", "b"], "3 classes but 2 class names"),
-    ],
-)
-def test_confusion_matrix_rejects_bad_shapes(tmp_path, matrix, names, match):
-    with pytest.raises(ShapeError, match=match):
-        plot_confusion_matrix(matrix, names, tmp_path / "cm.png")
+def test_best_epoch_reads_accuracy_as_higher_better_and_loss_as_lower_better():
+    assert best_epoch(DIVERGING, "val_acc") == 4
+    assert best_epoch(DIVERGING, "val_loss") == 2
+    assert best_epoch(DIVERGING, "val_auc") is None
+    assert best_epoch([{"epoch": 1, "val_loss": math.nan}, {"epoch": 2, "val_loss": 3.0}], "val_loss") == 2
+
+
+def _markers(fig):
+    return [(line.get_xdata()[0], line.get_label()) for ax in fig.axes for line in ax.lines
+            if line.get_linestyle() == ":"]
+
+
+def test_learning_curves_mark_the_monitored_metrics_best_epoch_on_both_panels():
+    marks = _markers(learning_curves_figure(DIVERGING, monitor="val_acc"))
+    assert marks == [(4, "best val_acc (epoch 4)")] * 2
+    assert _markers(learning_curves_figure(DIVERGING)) == [(2, "best val_loss (epoch 2)")] * 2
+
+
+def test_learning_curves_mark_the_epoch_given():
+    assert _markers(learning_curves_figure(DIVERGING, monitor="val_acc", best=3)) == [(3, "best val_acc (epoch 3)")] * 2
+    assert _markers(learning_curves_figure([{"epoch": 1, "loss": 0.5}])) == []
 
 
 def test_seed_band_averages_the_seeds_that_reached_each_epoch():

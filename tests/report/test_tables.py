@@ -73,3 +73,43 @@ def test_csv_into_a_file_path_raises_output_error(tmp_path):
     blocker.write_text("", encoding="utf-8")
     with pytest.raises(OutputError, match=r"cannot write .*h\.csv"):
         write_csv([{"a": 1}], blocker / "h.csv")
+
+
+def _render(table, width):
+    from rich.console import Console
+
+    console = Console(width=width, record=True, color_system=None)
+    console.print(table)
+    return console.export_text()
+
+
+def test_rich_table_aligns_figures_right_and_keeps_brackets_literal():
+    from deepfit.report.tables import rich_table
+
+    rows = [{"variant": "[bold]relu", "val_acc": "0.97 ± 0.01 [±0.02]", "epochs": 3},
+            {"variant": "elu", "val_acc": "–", "epochs": 12}]
+    text = _render(rich_table(rows, caption="[±h]: the 95% CI half-width"), 120)
+    assert "[bold]relu" in text and "[±0.02]" in text and "[±h]: the 95% CI half-width" in text
+    lines = text.splitlines()
+    three, twelve = next(ln for ln in lines if "relu" in ln), next(ln for ln in lines if "│ elu " in ln)
+    assert three.rindex("3 │") == twelve.rindex("12 │") + 1  # right-aligned: the units line up
+    assert three.rindex("] │") == twelve.rindex("– │")
+
+
+def test_rich_table_never_wraps_the_whole_columns():
+    from deepfit.report.tables import rich_table
+
+    rows = [{"variant": "lr=0.001,activation=relu", **{f"metric{k}": "0.9705 ± 0.0012 [±0.0031]" for k in range(5)}}]
+    assert "lr=0.001,activation=relu" in _render(rich_table(rows, whole=("variant",)), 80)
+    assert "lr=0.001,activation=relu" not in _render(rich_table(rows), 80)  # without it the name folds
+
+
+def test_rich_table_styles_the_cells_named():
+    from rich.console import Console
+
+    from deepfit.report.tables import rich_table
+
+    console = Console(width=80, record=True, force_terminal=True, color_system="standard")
+    console.print(rich_table([{"verdict": "refuted"}, {"verdict": "inconclusive"}], styles={"refuted": "red"}))
+    styled = console.export_text(styles=True)
+    assert "\x1b[31mrefuted" in styled and "\x1b[31minconclusive" not in styled

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -74,3 +76,32 @@ def test_a_run_records_the_validation_split_it_used(valid):
     expected = 20 if valid is None else 0
     assert result.config.data.valid == expected
     assert result.metrics["validation_split"]["samples"] == expected
+
+
+def test_a_run_records_its_command_data_sizes_seed_date_and_why_it_stopped(monkeypatch):
+    from deepfit.run import run_training
+
+    monkeypatch.setattr("sys.argv", ["deepfit", "train", "--set", "model.hidden=[8, 8]"])
+    x, y = _shifted(n=200)
+    cfg = config_from_dict({**SELU, "data": {"valid": 50}, "train": {"epochs": 2, "engine": "eager", "seed": 3}})
+    m = run_training(cfg, save=False, splits=from_arrays(x[:160], y[:160], x[160:], y[160:], valid=50)).metrics
+    assert m["command"] == "deepfit train --set 'model.hidden=[8, 8]'"
+    assert m["samples"] == {"train": 110, "valid": 50, "test": 40} and m["seed"] == 3
+    assert m["stop"] == {"reason": "completed", "epoch": 2, "restored_epoch": 2}  # the best epoch was the last
+    assert m["monitor"] == "val_loss" and re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \S+", m["started"])
+
+
+@pytest.mark.parametrize(("epochs", "patience", "stop"), [
+    (6, 1, {"reason": "early_stopping", "epoch": 2, "restored_epoch": 1}),
+    # patience 9 never fires in 3 epochs, but restore_best still puts the best epoch back at the end
+    (3, 9, {"reason": "completed", "epoch": 3, "restored_epoch": 1}),
+])
+def test_how_a_run_ended_is_recorded_with_the_epoch_restored(epochs, patience, stop):
+    from deepfit.run import run_training
+
+    x, y = _shifted(n=200)
+    # a min_delta of 100 is never met after epoch 1, so epoch 1 stays the best
+    cfg = config_from_dict({**SELU, "data": {"valid": 50}, "train": {
+        "epochs": epochs, "engine": "eager", "early_stopping": {"patience": patience, "min_delta": 100.0}}})
+    m = run_training(cfg, save=False, splits=from_arrays(x, y, valid=50)).metrics
+    assert m["stop"] == stop and m["best_epoch"] == 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +16,10 @@ from deepfit.config import config_from_dict, read_toml
 from deepfit.diagnose import find_lr
 from deepfit.errors import ConfigError
 from deepfit.optim import SCHEDULES
-from deepfit.report import plot_series
-from deepfit.run import build_member, build_trainer, load_splits, model_spec, resolve_device
+from deepfit.report.lr_finder import FILE as LR_FIND_FILE
+from deepfit.report.lr_finder import plot_lr_finder
+from deepfit.report.run_report import write_run_report
+from deepfit.run import build_member, build_trainer, load_splits, model_spec, resolve_device, write_json
 from deepfit.run.threads import use_threads
 
 console = Console()
@@ -38,7 +41,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
         help="write the suggested lr into this config file as optimizer.lr, or schedule.max_lr under one_cycle "
         "(created if missing; comments are lost)",
     )
-    add_figure_out(p, "lr_find.png")
+    add_figure_out(p, "lr_find.png and lr_find.json (a run directory: its report shows the curve)")
     p.set_defaults(func=cmd_lr_find)
 
 
@@ -51,20 +54,15 @@ def cmd_lr_find(args: argparse.Namespace) -> int:
     trainer = build_trainer(cfg, build_member(cfg, model_spec(cfg, splits)), splits, device)
     given = {"start_lr": args.start_lr, "end_lr": args.end_lr, "steps": args.steps}
     result = find_lr(trainer, splits.train, **{k: v for k, v in given.items() if v is not None})
-    marks = {}
-    if result.suggestion is not None:
-        marks = {"suggested (min-loss lr / 10)": result.suggestion, "steepest descent": result.steepest_lr}
-    plot_series(
-        result.lrs,
-        {"smoothed loss": result.losses, "loss": result.raw_losses},
-        figure,
-        xlabel="learning rate",
-        ylabel="training loss",
-        logx=True,
-        title=f"LR finder: {cfg.optimizer.name}",
-        marks=marks,
-    )
-    console.print(f"{result.message}\nfigure: {figure}", highlight=False)
+    run_dir = figure.parent if _is_run_dir(figure.parent) else None
+    if run_dir is not None:  # the curve joins that run's report
+        figure = run_dir / "plots" / "lr_find.png"
+    curve = {**dataclasses.asdict(result), "suggestion": result.suggestion, "optimizer": cfg.optimizer.name}
+    plot_lr_finder(curve, figure)
+    data = write_json((run_dir or figure.parent) / LR_FIND_FILE, curve)
+    console.print(f"{result.message}\nfigure: {figure}\ncurve: {data}", highlight=False, soft_wrap=True)
+    if run_dir is not None:
+        console.print(f"report: {write_run_report(run_dir)}", highlight=False, soft_wrap=True)
     if args.apply is None:
         return 0
     if result.suggestion is None:
@@ -73,6 +71,11 @@ def cmd_lr_find(args: argparse.Namespace) -> int:
     key = apply_lr_to_config(args.apply, result.suggestion)
     console.print(f"wrote {key} = {result.suggestion:.3g} to {args.apply}", highlight=False)
     return 0
+
+
+def _is_run_dir(directory: Path) -> bool:
+    """A finished run's directory (`--out RUN`): its report can show the curve."""
+    return all((directory / name).is_file() for name in ("config.toml", "metrics.json", "history.csv", "model.json"))
 
 
 def apply_lr_to_config(path: str | Path, lr: float) -> str:

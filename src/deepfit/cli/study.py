@@ -15,9 +15,12 @@ from deepfit.atomic import write_text_atomic
 from deepfit.cli.options import add_run_options, config_from_args, data_overrides
 from deepfit.config import apply_overrides, parse_override
 from deepfit.errors import ConfigError
-from deepfit.studies import STUDIES, StudyResult, run_study, summary_markdown
+from deepfit.report.tables import rich_table
+from deepfit.studies import STUDIES, StudyResult, run_study
 from deepfit.studies.collection import chapter_order, run_all, studies_markdown
-from deepfit.studies.verdicts import verdicts_markdown
+from deepfit.studies.runner import stacked_rows, summary_rows
+from deepfit.studies.stats import CI_MEANING
+from deepfit.studies.verdicts import HEADER, INCONCLUSIVE, REFUTED, SUPPORTED, pair_rows, verdict_rows
 
 console = Console()
 
@@ -67,11 +70,25 @@ def cmd_study(args: argparse.Namespace) -> int:
         quiet=args.quiet,
         engine=args.engine,
     )
-    console.print(summary_markdown(res), highlight=False)
-    if res.verdicts:
-        console.print(verdicts_markdown(res.verdicts), highlight=False)
-    console.print(f"study directory: {res.out_dir} (summary.md, study.html)", highlight=False)
+    print_results(res, console)
+    console.print(f"study directory: {res.out_dir} (summary.md, study.html)", highlight=False, soft_wrap=True)
     return 0
+
+
+def print_results(res: StudyResult, console: Console) -> None:
+    """The results table, with what its brackets mean said once under it, then the verdicts and each
+    ordering's pairs, as rich tables."""
+    rows = stacked_rows(summary_rows(res))
+    kind, name = res.study.kind, res.study.name
+    console.print(rich_table(rows, title=f"{kind if name == kind else f'{kind} {name}'}: results",
+                             caption=CI_MEANING, whole=("variant",), lines=True))
+    if res.verdicts:
+        console.print(rich_table(verdict_rows(res.verdicts), title="verdicts", caption=HEADER, whole=("verdict",),
+                                 styles={SUPPORTED: "bold green", REFUTED: "bold red", INCONCLUSIVE: "yellow"}))
+        for v in res.verdicts:
+            if v.claim.kind == "ordering":
+                console.print(rich_table(pair_rows(v), title=f"pairs of the ordering: {v.claim.text}",
+                                         whole=("pair",)))
 
 
 def _all(args: argparse.Namespace) -> int:

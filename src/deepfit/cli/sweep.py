@@ -7,10 +7,11 @@ import argparse
 from rich.console import Console
 
 from deepfit.cli.options import add_run_options, config_from_args
+from deepfit.cli.study import print_results
 from deepfit.config import SweepConfig, to_dict
 from deepfit.errors import ConfigError
 from deepfit.run.sweep import expand_grid, parse_grid
-from deepfit.studies import Study, run_study, summary_markdown
+from deepfit.studies import Study, run_study
 from deepfit.train.distributed import refuse_under_torchrun
 
 console = Console()
@@ -57,10 +58,11 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         base=base,
         variants=expand_grid(grid),
         seeds=seeds,
+        kind="sweep",
     )
     res = run_study(study, seeds=seeds, first_seed=cfg.train.seed, out=cfg.out, quiet=args.quiet,
                     engine=args.engine or sweep.engine, save_models=args.save_models or sweep.save_models)
-    console.print(summary_markdown(res), highlight=False)
-    console.print("mean ± std [95% CI half-width] over seeds", highlight=False)
-    console.print(f"sweep directory: {res.out_dir} ({res.wall_time_s:.0f} s)", highlight=False)
+    print_results(res, console)
+    console.print(f"sweep directory: {res.out_dir} ({res.wall_time_s:.0f} s; sweep.html)", highlight=False,
+                  soft_wrap=True)
     return 0

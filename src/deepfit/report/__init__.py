@@ -1,5 +1,6 @@
 """Plots, tables and a self-contained HTML report of a run or a study; numpy and matplotlib only, no torch."""
 
+from deepfit.report.classes import plot_confusion_matrix
 from deepfit.report.html import (
     figures_html,
     link_html,
@@ -12,7 +13,6 @@ from deepfit.report.html import (
 )
 from deepfit.report.plots import (
     plot_bar_with_ci,
-    plot_confusion_matrix,
     plot_learning_curves,
     plot_metric_bands,
     plot_series,

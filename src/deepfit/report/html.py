@@ -10,6 +10,7 @@ import base64
 import html
 import numbers
 import os
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,10 @@ from typing import Any
 from deepfit.atomic import write_text_atomic
 from deepfit.report.tables import MISSING, columns_of, format_cell
 
-_FLOATFMT = ".6g"  # six significant digits: 0.97054, 0.001 and 1.2e-05 all stay readable
+_FLOATFMT = ".4g"  # four significant digits: 0.9705, 0.001 and 1.2e-05 all stay readable
+# "88.53%", "-2.1 pp", "0.97 ± 0.01 [±0.02]": figures written as text with a unit or an interval, right-aligned
+# (a bare "0.01" stays text: it may be a setting in a column of settings)
+_NUMBER_TEXT = re.compile(r"[-+]?[\d,]*\.?\d+(e[-+]?\d+)?( ?%| pp| ± .+)", re.S)
 
 _MIME_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".svg": "image/svg+xml"}
 
@@ -29,37 +33,57 @@ h2 { font-size: 1.2rem; margin-top: 2rem; border-bottom: 1px solid #ddd; padding
 table { border-collapse: collapse; font-size: 0.9rem; }
 th, td { border: 1px solid #ddd; padding: 0.25rem 0.6rem; }
 th { background: #f4f4f4; text-align: left; }
-td.num { text-align: right; font-variant-numeric: tabular-nums; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 tbody tr:nth-child(even) { background: #fafafa; }
 .scroll { overflow-x: auto; max-height: 32rem; overflow-y: auto; }
+.wide { overflow-x: auto; }
+.wide table { font-size: 0.85rem; }
+td.good { color: #1a7f37; font-weight: 600; }
+td.bad { color: #b42318; font-weight: 600; }
+td.unclear { color: #8a6d00; }
 figure { margin: 1.2rem 0; }
 figure img { max-width: 100%; height: auto; border: 1px solid #eee; }
 figcaption { color: #555; font-size: 0.9rem; }
 pre { background: #f6f8fa; padding: 0.8rem; overflow-x: auto; font-size: 0.85rem; }
 ul.notes li { margin: 0.2rem 0; }
 tr.differs td { background: #fff1b8; font-weight: 600; }
+table.header th { background: none; border: none; color: #555; font-weight: 500; padding: 0.1rem 1rem 0.1rem 0;
+                  vertical-align: top; white-space: nowrap; }
+table.header td { border: none; padding: 0.1rem 0; }
+table.header tr { background: none !important; }
+table.header code { font-size: 0.85rem; }
 """.strip()
 
 
-def _cell(value: Any) -> str:
+def _cell(value: Any, styles: Mapping[str, str] | None = None) -> str:
     text = format_cell(value, _FLOATFMT)
-    numeric = isinstance(value, numbers.Real) and not isinstance(value, bool) and text != MISSING
-    return f'<td class="num">{html.escape(text)}</td>' if numeric else f"<td>{html.escape(text)}</td>"
+    numeric = (isinstance(value, numbers.Real) and not isinstance(value, bool) and text != MISSING) or (
+        isinstance(value, str) and _NUMBER_TEXT.fullmatch(value) is not None)
+    body = html.escape(text).replace("\n", "<br>")  # a cell's own line breaks, as in a study's `[±h]`
+    classes = " ".join(c for c in ("num" if numeric else "", (styles or {}).get(text, "")) if c)
+    return f'<td class="{classes}">{body}</td>' if classes else f"<td>{body}</td>"
 
 
 def table_html(
-    rows: Sequence[Mapping[str, Any]], columns: Sequence[str] | None = None, *, highlight: Sequence[bool] = ()
+    rows: Sequence[Mapping[str, Any]],
+    columns: Sequence[str] | None = None,
+    *,
+    highlight: Sequence[bool] = (),
+    styles: Mapping[str, str] | None = None,
 ) -> str:
     """An escaped HTML table of `rows` (every key of any row when `columns` is None); the rows whose entry
-    of `highlight` is true are shaded (class `differs`), as the differing settings of a comparison."""
-    return _table(rows, columns if columns is not None else columns_of(rows), highlight)
+    of `highlight` is true are shaded (class `differs`), as the differing settings of a comparison, and a
+    cell whose text is a key of `styles` gets that class (`good`, `bad` or `unclear`: a verdict's colour)."""
+    return _table(rows, columns if columns is not None else columns_of(rows), highlight, styles)
 
 
-def _table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], highlight: Sequence[bool] = ()) -> str:
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in columns)
+def _table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], highlight: Sequence[bool] = (),
+           styles: Mapping[str, str] | None = None) -> str:
+    # a long name (seconds_per_epoch) may break after its underscores, so a wide table narrows
+    head = "".join(f"<th>{html.escape(str(c)).replace('_', '_<wbr>')}</th>" for c in columns)
     marks = list(highlight) + [False] * (len(rows) - len(highlight))
     body = "\n".join(
-        ('<tr class="differs">' if mark else "<tr>") + "".join(_cell(row.get(c)) for c in columns) + "</tr>"
+        ('<tr class="differs">' if mark else "<tr>") + "".join(_cell(row.get(c), styles) for c in columns) + "</tr>"
         for row, mark in zip(rows, marks, strict=False)
     )
     return f"<table>\n<thead><tr>{head}</tr></thead>\n<tbody>\n{body}\n</tbody>\n</table>"
@@ -102,10 +126,13 @@ def render_report(
     images: Mapping[str, str | os.PathLike[str]],
     notes: Sequence[str] | None = None,
     sections: Sequence[tuple[str, str]] = (),
+    header: Sequence[tuple[str, str]] = (),
 ) -> str:
     """Return the HTML text of the report that `write_report` writes."""
     metric_rows = [{"metric": name, "value": value} for name, value in metrics.items()]
     parts = [f"<h1>{html.escape(title)}</h1>"]
+    if header:
+        parts.append(header_html(header))
     if notes:
         items = "".join(f"<li>{html.escape(note)}</li>" for note in notes)
         parts.append(f'<h2>Notes</h2>\n<ul class="notes">{items}</ul>')
@@ -134,10 +161,12 @@ def write_report(
     images: Mapping[str, str | os.PathLike[str]],
     notes: Sequence[str] | None = None,
     sections: Sequence[tuple[str, str]] = (),
+    header: Sequence[tuple[str, str]] = (),
 ) -> Path:
     """Write a run's report as one self-contained HTML file, atomically, and return its path.
 
-    The page holds, in order: the title, `notes` (if any), the final metrics, each of `sections`
+    The page holds, in order: the title, the `header` lines (label, text: what ran, on which data, why it
+    stopped), `notes` (if any), the final metrics, each of `sections`
     (heading, HTML body made by this package, e.g. `findings_html`), each image with its caption, the
     per-epoch history and the config text verbatim in a <pre>. All text but the sections' bodies is escaped.
 
@@ -151,7 +180,7 @@ def write_report(
     """
     text = render_report(
         title=title, config_text=config_text, metrics=metrics, history=history, images=images, notes=notes,
-        sections=sections,
+        sections=sections, header=header,
     )
     return write_text_atomic(path, text)
 
@@ -173,6 +202,17 @@ def write_page(path: str | os.PathLike[str], *, title: str, sections: Sequence[t
                images: Mapping[str, str | os.PathLike[str]] | None = None, notes: Sequence[str] | None = None) -> Path:
     """Write `render_page` atomically to `path` and return it."""
     return write_text_atomic(path, render_page(title=title, sections=sections, images=images, notes=notes))
+
+
+def header_html(lines: Sequence[tuple[str, str]]) -> str:
+    """Label and text pairs as a borderless two-column table, the header under a report's title."""
+    rows = "".join(f"<tr><th>{html.escape(label)}</th><td>{_header_text(label, text)}</td></tr>"
+                   for label, text in lines)
+    return f'<table class="header">{rows}</table>'
+
+
+def _header_text(label: str, text: str) -> str:
+    return f"<code>{html.escape(text)}</code>" if label == "command" else html.escape(text)
 
 
 def paragraph_html(text: str) -> str:

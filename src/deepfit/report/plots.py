@@ -28,11 +28,13 @@ DPI = 110
 _BANDS = ("minmax", "std")
 
 
-def _figure(width_in: float, height_in: float) -> Figure:
+def new_figure(width_in: float, height_in: float) -> Figure:
+    """A pyplot-free figure of the given size in inches, at `DPI`, with a tight layout."""
     return Figure(figsize=(width_in, height_in), dpi=DPI, layout="tight")
 
 
-def _save(fig: Figure, path: str | os.PathLike[str]) -> Path:
+def save_figure(fig: Figure, path: str | os.PathLike[str]) -> Path:
+    """Write `fig` atomically to `path`, in the format its suffix names (PNG without one)."""
     target = Path(path)
     fmt = target.suffix.lstrip(".").lower() or "png"
     with atomic_path(target) as tmp:
@@ -74,7 +76,20 @@ def _finish(ax: Axes, title: str, xlabel: str, ylabel: str) -> None:
         ax.legend(fontsize="small")
 
 
-def _train_valid_panel(ax: Axes, history: Sequence[Mapping[str, Any]], key: str, name: str) -> None:
+def best_epoch(history: Sequence[Mapping[str, Any]], monitor: str = "val_loss") -> int | None:
+    """The epoch of `monitor`'s best finite value (highest for a name with "acc", lowest otherwise, as early
+    stopping reads it; the first on a tie), or None when no row has it."""
+    values = _column(history, monitor)
+    finite = np.isfinite(values)
+    if not finite.any():
+        return None
+    sign = -1.0 if "acc" in monitor else 1.0
+    best = int(np.argmin(np.where(finite, sign * values, np.inf)))
+    return int(_epochs(history)[best])
+
+
+def _train_valid_panel(ax: Axes, history: Sequence[Mapping[str, Any]], key: str, name: str,
+                       best: tuple[str, int] | None) -> None:
     x = _epochs(history)
     train, valid = _column(history, key), _column(history, f"val_{key}")
     if np.isnan(train).all() and np.isnan(valid).all():
@@ -84,10 +99,8 @@ def _train_valid_panel(ax: Axes, history: Sequence[Mapping[str, Any]], key: str,
     for values, label in ((train, "train"), (valid, "validation")):
         if not np.isnan(values).all():
             ax.plot(x, values, marker="o", markersize=3, label=label)
-    if key == "loss" and not np.isnan(valid).all():
-        # The epoch early stopping and checkpointing would keep.
-        best = int(np.nanargmin(valid))
-        ax.axvline(x[best], color="0.5", linestyle=":", label=f"best validation (epoch {x[best]:g})")
+    if best is not None:
+        ax.axvline(best[1], color="0.5", linestyle=":", label=f"best {best[0]} (epoch {best[1]})")
     _finish(ax, name.capitalize(), "epoch", name)
 
 
@@ -96,16 +109,33 @@ def _lr_varies(lr: np.ndarray) -> bool:
     return finite.size > 1 and not np.allclose(finite, finite[0], rtol=1e-9, atol=0.0)
 
 
-def plot_learning_curves(history: Sequence[Mapping[str, Any]], path: str | os.PathLike[str]) -> Path:
+def plot_learning_curves(
+    history: Sequence[Mapping[str, Any]],
+    path: str | os.PathLike[str],
+    *,
+    monitor: str = "val_loss",
+    best: int | None = None,
+) -> Path:
     """Plot loss and accuracy per epoch, training against validation, and write the figure to `path`.
 
-    The gap between the two curves is the first sign of overfitting (Géron, ch. 11). When `lr` changes
-    during the run, a third, short panel shows it on a log axis, so a jump in the loss can be read
-    against the schedule. Missing keys and NaN values are skipped; a panel without data says so.
+    The gap between the two curves is the first sign of overfitting (Géron, ch. 11). A dotted line on
+    both panels marks epoch `best` of `monitor` (by default its best epoch in `history`), the one early
+    stopping restores. When `lr` changes during the run, a third, short panel shows it on a log axis, so a
+    jump in the loss can be read against the schedule. Missing keys and NaN values are skipped; a panel
+    without data says so.
     """
+    return save_figure(learning_curves_figure(history, monitor=monitor, best=best), path)
+
+
+def learning_curves_figure(
+    history: Sequence[Mapping[str, Any]], *, monitor: str = "val_loss", best: int | None = None
+) -> Figure:
+    """The figure `plot_learning_curves` writes: loss and accuracy panels, and `lr` when it varies."""
+    best = best if best is not None else best_epoch(history, monitor)
+    marker = (monitor, best) if best is not None else None
     lr = _column(history, "lr")
     show_lr = _lr_varies(lr)
-    fig = _figure(11.0, 5.8 if show_lr else 4.2)
+    fig = new_figure(11.0, 5.8 if show_lr else 4.2)
     if show_lr:
         grid = fig.add_gridspec(2, 2, height_ratios=(3.0, 1.2))
         loss_ax, acc_ax = fig.add_subplot(grid[0, 0]), fig.add_subplot(grid[0, 1])
@@ -116,65 +146,9 @@ def plot_learning_curves(history: Sequence[Mapping[str, Any]], path: str | os.Pa
         _finish(lr_ax, "Learning rate", "epoch", "lr")
     else:
         loss_ax, acc_ax = fig.subplots(1, 2)
-    _train_valid_panel(loss_ax, history, "loss", "loss")
-    _train_valid_panel(acc_ax, history, "acc", "accuracy")
-    return _save(fig, path)
-
-
-def plot_confusion_matrix(
-    matrix: np.ndarray,
-    class_names: Sequence[str] | None,
-    path: str | os.PathLike[str],
-    *,
-    normalize: bool = True,
-) -> Path:
-    """Draw a confusion matrix as a heat map (rows: true class, columns: predicted) and write it to `path`.
-
-    With `normalize`, colours and the first number in each cell are the share of the true class
-    (row percentages, so a rare class is as visible as a common one) and the count follows in
-    brackets; otherwise cells show counts. Cells are annotated up to 20 classes.
-
-    Raises:
-        ShapeError: `matrix` is not square, or `class_names` does not have one name per class.
-    """
-    counts = np.asarray(matrix)
-    if counts.ndim != 2 or counts.shape[0] != counts.shape[1]:
-        raise ShapeError(f"confusion matrix: expected a square 2-D array, got shape {counts.shape}")
-    n = counts.shape[0]
-    names = [str(i) for i in range(n)] if class_names is None else [str(c) for c in class_names]
-    if len(names) != n:
-        raise ShapeError(f"confusion matrix: {n} classes but {len(names)} class names")
-    totals = counts.sum(axis=1, keepdims=True).astype(float)
-    shares = np.divide(counts, totals, out=np.zeros(counts.shape), where=totals > 0)
-    colours = shares * 100.0 if normalize else counts.astype(float)
-
-    side = min(max(5.0, 0.55 * n + 2.5), 16.0)
-    fig = _figure(side + 1.2, side)
-    ax = fig.subplots()
-    image = ax.imshow(colours, cmap="Blues", vmin=0.0, vmax=100.0 if normalize else None)
-    fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04, label="% of true class" if normalize else "count")
-    if n <= 20:
-        threshold = 0.5 * (100.0 if normalize else max(colours.max(), 1.0))
-        for i in range(n):
-            for j in range(n):
-                text = f"{shares[i, j]:.1%}\n({counts[i, j]:g})" if normalize else f"{counts[i, j]:g}"
-                ax.text(
-                    j,
-                    i,
-                    text,
-                    ha="center",
-                    va="center",
-                    fontsize=8 if n <= 10 else 6,
-                    color="white" if colours[i, j] > threshold else "black",
-                )
-    ax.set_xticks(range(n), names, rotation=45, ha="right", rotation_mode="anchor")
-    ax.set_yticks(range(n), names)
-    total = counts.sum()
-    accuracy = f", accuracy {np.trace(counts) / total:.2%}" if total > 0 else ""
-    ax.set_title(f"Confusion matrix ({'row %' if normalize else 'counts'}{accuracy})")
-    ax.set_xlabel("predicted class")
-    ax.set_ylabel("true class")
-    return _save(fig, path)
+    _train_valid_panel(loss_ax, history, "loss", "loss", marker)
+    _train_valid_panel(acc_ax, history, "acc", "accuracy", marker)
+    return fig
 
 
 def _seed_band(histories: Sequence[Sequence[Mapping[str, Any]]], metric: str, band: str):
@@ -225,7 +199,7 @@ def plot_metric_bands(
     """
     if band not in _BANDS:
         raise ConfigError(f"plot_metric_bands: band must be one of {', '.join(_BANDS)}, got {band!r}")
-    fig = _figure(9.0, 5.2)
+    fig = new_figure(9.0, 5.2)
     ax = fig.subplots()
     partial_drawn = False
     for variant, histories in runs.items():
@@ -254,7 +228,7 @@ def plot_metric_bands(
         _no_data(ax, f"'{metric}'")
     spread = "min–max" if band == "minmax" else "±1 std"
     _finish(ax, title or f"{metric}: mean over seeds, band = {spread}", "epoch", metric)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def _label_bar(ax: Axes, position: float, mean: float, half_width: float, *, horizontal: bool) -> None:
@@ -323,14 +297,14 @@ def plot_bar_with_ci(
         horizontal = len(labels) > 6 or max((len(s) for s in labels), default=0) > 12
     positions = np.arange(len(labels))
     if horizontal:
-        fig = _figure(9.0, max(3.0, 0.5 * len(labels) + 1.5))
+        fig = new_figure(9.0, max(3.0, 0.5 * len(labels) + 1.5))
         ax = fig.subplots()
         ax.barh(positions, mean, xerr=errors, capsize=4, color="tab:blue", alpha=0.8)
         ax.set_yticks(positions, labels)
         ax.invert_yaxis()  # first name on top, as in a table
         _finish(ax, title or f"{ylabel} (mean ± 95% CI)", ylabel, "")
     else:
-        fig = _figure(max(5.0, 0.9 * len(labels) + 2.0), 5.0)
+        fig = new_figure(max(5.0, 0.9 * len(labels) + 2.0), 5.0)
         ax = fig.subplots()
         ax.bar(positions, mean, yerr=errors, capsize=4, color="tab:blue", alpha=0.8)
         rotation = 30 if max((len(s) for s in labels), default=0) > 6 else 0
@@ -344,7 +318,7 @@ def plot_bar_with_ci(
     ax.margins(**{"x" if horizontal else "y": 0.2})  # room for the labels past the error bars
     if value_range is not None:
         (ax.set_xlim if horizontal else ax.set_ylim)(*value_range)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_series(
@@ -358,13 +332,15 @@ def plot_series(
     logy: bool = False,
     title: str | None = None,
     marks: Mapping[str, float] | None = None,
+    ylim: tuple[float, float] | None = None,
 ) -> Path:
     """Plot several named series against shared `xs` and write the figure to `path`.
 
     For curves that are not per-epoch histories: loss against learning rate from the LR finder
     (`logx`), gradient norm per layer with depth on x (`logy`). Each entry of `marks` draws a labelled
-    vertical line, such as the suggested learning rate. With more than 10 series the colours follow
-    a sequential map, so an ordered family (one curve per epoch) reads as a progression.
+    vertical line, such as the suggested learning rate; `ylim` bounds the value axis. With more than 10
+    series the colours follow a sequential map, so an ordered family (one curve per epoch) reads as a
+    progression.
 
     Raises:
         ShapeError: a series does not have one value per entry of `xs`.
@@ -373,7 +349,7 @@ def plot_series(
     for name, values in series.items():
         if len(values) != x.size:
             raise ShapeError(f"plot_series: series {name!r} has {len(values)} values, expected {x.size}")
-    fig = _figure(9.0, 5.2)
+    fig = new_figure(9.0, 5.2)
     ax = fig.subplots()
     many = len(series) > 10
     colours = colormaps["viridis"](np.linspace(0.0, 0.9, len(series))) if many else [None] * len(series)
@@ -393,9 +369,11 @@ def plot_series(
         ax.set_xscale("log")
     if logy:
         ax.set_yscale("log")
+    if ylim is not None:
+        ax.set_ylim(*ylim)
     if not logx and np.all(x == np.round(x)):
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # layer indices, steps: no 2.5
     _finish(ax, title or f"{ylabel} against {xlabel}", xlabel, ylabel)
     if many:
         ax.legend(fontsize="x-small", ncols=2)
-    return _save(fig, path)
+    return save_figure(fig, path)

@@ -13,6 +13,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from rich.table import Table
+from rich.text import Text
+
 from deepfit.atomic import atomic_path
 
 MISSING = "–"
@@ -102,3 +105,38 @@ def write_csv(
         writer.writeheader()
         writer.writerows(rows)
     return Path(path)
+
+
+def rich_table(
+    rows: Sequence[Mapping[str, Any]],
+    columns: Sequence[str] | None = None,
+    *,
+    title: str | None = None,
+    caption: str | None = None,
+    whole: Sequence[str] = (),
+    lines: bool = False,
+    styles: Mapping[str, str] | None = None,
+    floatfmt: str = ".4g",
+) -> Table:
+    """`rows` as a rich table for the terminal: numeric columns right-aligned, "–" for a missing value.
+
+    Args:
+        whole: columns that never wrap (names such as `lr=0.01,activation=elu`), so narrow terminals
+            wrap the figures instead.
+        caption: a line under the table, e.g. what the brackets in its cells mean.
+        lines: rule between rows, for cells of more than one line.
+        styles: a rich style for the cells whose text is a key (a verdict in green or red).
+    """
+    cols = list(columns) if columns is not None else columns_of(rows)
+    table = Table(title=title, caption=caption, caption_justify="left", show_lines=lines)
+    for c in cols:
+        values = [row.get(c) for row in rows]
+        numeric = _is_numeric(values) or all(isinstance(v, str) and v[:1].isdigit() for v in values
+                                             if v and v != MISSING)
+        width = max((len(format_cell(v, floatfmt)) for v in values), default=0) if c in whole else None
+        table.add_column(str(c), justify="right" if numeric else "left", min_width=width, no_wrap=c in whole,
+                         overflow="fold")
+    for row in rows:
+        cells = [format_cell(row.get(c), floatfmt) for c in cols]
+        table.add_row(*(Text(t, style=(styles or {}).get(t, "")) for t in cells))  # Text: brackets are not markup
+    return table

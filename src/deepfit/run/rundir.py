@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import shlex
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -71,6 +72,13 @@ class RunInterrupted(KeyboardInterrupt):
 def resume_command(run_dir: str | Path) -> str:
     """The command that continues `run_dir`, quoted for a POSIX shell."""
     return f"deepfit train --resume {shlex.quote(str(run_dir))}"
+
+
+def command_line() -> str:
+    """The command that is running, as a user would type it (`deepfit train ...` from the CLI), quoted for a
+    POSIX shell."""
+    name = Path(sys.argv[0]).name if sys.argv else "python"
+    return " ".join(["deepfit" if name in ("deepfit", "__main__.py") else name, *map(shlex.quote, sys.argv[1:])])
 
 
 def existing_run_dir(path: str | Path) -> Path:

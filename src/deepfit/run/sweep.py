@@ -126,7 +126,8 @@ def run_group(
     elapsed = time.perf_counter() - start
     results = []
     for k, (cfg, metrics) in enumerate(zip(configs, final_metrics(trainer, on_device), strict=True)):
-        metrics.update(fit_time_s=elapsed, members=len(configs), device=str(device), threads=threads)
+        metrics.update(fit_time_s=elapsed, members=len(configs), device=str(device), threads=threads,
+                       seed=cfg.train.seed)
         results.append(RunResult(cfg, trainer.members[k].history, metrics, None, trainer, splits, member=k))
     return results
 

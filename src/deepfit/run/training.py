@@ -21,7 +21,8 @@ from deepfit.data import Splits
 from deepfit.errors import CheckpointError, ConfigError, DeepfitError
 from deepfit.nn import ModelSpec, Violation, check_self_normalizing, save_model
 from deepfit.nn.dropout import mc_predict
-from deepfit.run.rundir import RunInterrupted, create_run_dir, existing_run_dir, write_json
+from deepfit.run.misclassified import predicted_test_classes, save_misclassified
+from deepfit.run.rundir import RunInterrupted, command_line, create_run_dir, existing_run_dir, write_json
 from deepfit.run.setup import build_member, build_trainer, load_splits, model_spec, resolve_device, run_callbacks
 from deepfit.run.staged import fit_staged, start_from_saved
 from deepfit.run.threads import use_threads
@@ -120,6 +121,7 @@ def _train(
             callbacks.append(Checkpoint(run_dir / "checkpoint", every_epochs=t.checkpoint_every,
                                         history_csv=run_dir / "history.csv", meta={"config": to_toml(cfg)}))
         device_splits = splits.to(device)
+        started = time.strftime("%Y-%m-%d %H:%M:%S %Z")
         start = time.perf_counter()
         if cfg.transfer is None:
             trainer = build_trainer(cfg, model, device_splits, device, callbacks, parallel=parallel)
@@ -139,6 +141,7 @@ def _train(
                              cannot_resume=_STAGED_NOT_RESUMABLE if cfg.transfer is not None else "") from None
     (metrics,) = final_metrics(trainer, device_splits)
     metrics["fit_time_s"] = time.perf_counter() - start
+    metrics.update(command=command_line(), started=started, seed=t.seed)
     metrics["device"] = str(device)
     metrics["threads"] = threads
     if splits.valid_split is not None:
@@ -266,11 +269,17 @@ def final_metrics(trainer: Trainer, splits: Splits) -> list[dict[str, Any]]:
         metrics["seconds_per_epoch"] = sum(times) / len(times) if times else float("nan")
         metrics["engine"] = trainer.engine_used
         es = next((c for c in m.callbacks.values() if isinstance(c, EarlyStopping)), None)
+        if es is not None:
+            metrics["monitor"] = es.monitor  # the metric whose best epoch `best_epoch` is
         if es is not None and es.best_epoch:
             metrics["best_epoch"] = es.best_epoch
         if es is not None and es.stopped_epoch:
             metrics["early_stopping"] = early_stopping_summary(es)
         metrics["stopped"] = m.status
+        restored = es.best_epoch if es is not None and es.restore_best and es.best_weights is not None else None
+        metrics["stop"] = stop_summary(m.status, len(m.history), metrics.get("early_stopping"), m.note, restored)
+        metrics["samples"] = {name: len(data) for name in ("train", "valid", "test")
+                              if (data := getattr(splits, name)) is not None}
         if m.diverged:
             metrics["diverged"] = m.diverged
             metrics["note"] = m.note
@@ -288,14 +297,31 @@ def early_stopping_summary(es: EarlyStopping) -> dict[str, Any]:
             "best": es.best, "restored_epoch": restored}
 
 
+def stop_summary(status: str, epochs: int, early_stopping: dict[str, Any] | None, note: str,
+                 restored: int | None = None) -> dict[str, Any]:
+    """Why training ended, for the report's header: `reason` is `completed` (every epoch ran),
+    `early_stopping`, `diverged` or `stopped` (another callback); `epoch` is the last epoch trained and
+    `restored_epoch` the one whose weights the model holds when early stopping put its best epoch back
+    (it does so at the end of every run with `restore_best`, stopped early or not)."""
+    if status == "diverged":
+        return {"reason": "diverged", "epoch": epochs, "note": note}
+    if early_stopping is not None:
+        return {"reason": "early_stopping", "epoch": early_stopping["stopped_epoch"],
+                "restored_epoch": early_stopping["restored_epoch"]}
+    summary: dict[str, Any] = {"reason": "stopped" if status == "stopped" else "completed", "epoch": epochs}
+    if status == "stopped":
+        summary["note"] = note
+    if restored is not None:
+        summary["restored_epoch"] = restored
+    return summary
+
+
 def confusion_matrices(trainer: Trainer, splits: Splits) -> torch.Tensor | None:
     """(K, classes, classes): rows are true classes, columns predicted classes, on the test split."""
-    if splits.test is None or not len(splits.test) or not splits.num_classes or trainer.objective.hits is None:
+    pred = predicted_test_classes(trainer, splits)  # (K, n)
+    if pred is None:
         return None
-    probs = trainer.predict(splits.test.x)
-    probs = probs.unsqueeze(0) if len(trainer.members) == 1 else probs  # (K, n, ...)
     k = splits.num_classes
-    pred = probs.argmax(2) if probs.dim() == 3 else (probs > 0.5).long()  # (K, n)
     y = splits.test.y.cpu().long()
     return torch.stack([torch.bincount(y * k + p, minlength=k * k).reshape(k, k) for p in pred])
 
@@ -303,7 +329,8 @@ def confusion_matrices(trainer: Trainer, splits: Splits) -> torch.Tensor | None:
 def write_run_files(
     run_dir: Path, trainer: Trainer, spec: ModelSpec, splits: Splits, metrics: dict[str, Any], member: int = 0
 ) -> None:
-    """history.csv, model.json + model.safetensors (with the standardisation) and metrics.json."""
+    """history.csv, model.json + model.safetensors (with the standardisation), metrics.json and, for image
+    inputs, the misclassified test samples the report shows (misclassified.safetensors)."""
     m = trainer.members[member]
     m.history.to_csv(run_dir / "history.csv")
     extra = {
@@ -313,6 +340,9 @@ def write_run_files(
     }
     tensors = {"mean": splits.mean, "std": splits.std} if splits.mean is not None else None
     save_model(m.model, spec, run_dir, extra=extra, tensors=tensors)
+    predicted = predicted_test_classes(trainer, splits)
+    if predicted is not None:
+        save_misclassified(run_dir, predicted[member], splits)
     write_json(run_dir / "metrics.json", {**metrics, "versions": versions()})
 
 

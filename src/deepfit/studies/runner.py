@@ -6,7 +6,6 @@ import json
 import math
 import os
 import platform
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,11 +28,22 @@ from deepfit.report import (
     write_page,
 )
 from deepfit.run import RunResult, create_run_dir, load_splits, versions
+from deepfit.run.rundir import command_line
 from deepfit.run.sweep import train_groups
 from deepfit.run.training import save_run
 from deepfit.studies.spec import Study
-from deepfit.studies.stats import summarize
-from deepfit.studies.verdicts import HEADER, Verdict, judge_all, pair_rows, verdict_rows, verdicts_markdown
+from deepfit.studies.stats import CI_MEANING, summarize
+from deepfit.studies.verdicts import (
+    HEADER,
+    INCONCLUSIVE,
+    REFUTED,
+    SUPPORTED,
+    Verdict,
+    judge_all,
+    pair_rows,
+    verdict_rows,
+    verdicts_markdown,
+)
 from deepfit.train.distributed import refuse_under_torchrun
 
 METRICS = ("val_acc", "test_acc", "train_acc", "epochs", "epochs_to_target", "seconds_per_epoch")
@@ -68,12 +78,6 @@ def describe_machine(m: dict[str, Any]) -> str:
     gpu = m.get("cuda") or "no GPU"
     load = f", load {m.get('load_average')}" + (f" -> {m['load_average_end']}" if "load_average_end" in m else "")
     return f"{m.get('cpus')} CPU cores (torch {m.get('torch_threads')} threads), {gpu}{load}; {m.get('platform')}"
-
-
-def command_line() -> str:
-    """The command that is running, as a user would type it (`deepfit study ...` from the CLI)."""
-    name = Path(sys.argv[0]).name if sys.argv else "python"
-    return " ".join(["deepfit" if name in ("deepfit", "__main__.py") else name, *sys.argv[1:]])
 
 
 def variant_config(study: Study, variant: str, *, full: bool, user: dict[str, Any], overrides: list[str],
@@ -226,6 +230,12 @@ def summary_rows(res: StudyResult) -> list[dict[str, Any]]:
     return table
 
 
+def stacked_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """`summary_rows` with each `[±h]` on a line of its own, so that a wide table narrows without wrapping
+    inside a figure (terminal and study.html)."""
+    return [{k: v.replace(" [", "\n[") if isinstance(v, str) else v for k, v in row.items()} for row in rows]
+
+
 def write_study(res: StudyResult, configs: dict[tuple[str, int], RunConfig]) -> None:
     out = res.out_dir
     assert out is not None
@@ -275,21 +285,49 @@ def _plot_study(res: StudyResult) -> None:
             break
 
 
+_CAPTIONS = {
+    "val_acc": "validation accuracy per epoch, one line per variant: mean over seeds, band from min to max",
+    "val_loss": "validation loss per epoch, one line per variant: mean over seeds, band from min to max",
+    "loss": "training loss per epoch, one line per variant: mean over seeds, band from min to max",
+    "test_acc_bar": "test accuracy per variant: mean and 95% CI over seeds",
+    "val_acc_bar": "validation accuracy per variant: mean and 95% CI over seeds",
+}
+
+
+_VERDICT_STYLES = {SUPPORTED: "good", REFUTED: "bad", INCONCLUSIVE: "unclear"}
+
+
 def write_study_page(res: StudyResult) -> Path:
-    """`study.html`: the claim, where and how it ran, the results and verdict tables, and every plot."""
+    """`study.html` (`sweep.html` for a sweep): the claim, where and how it ran, the results table with what
+    its brackets mean, the verdicts, and every plot. A sweep's rows are ranked by validation accuracy, the best
+    shaded."""
     out = res.out_dir
     assert out is not None
+    kind = res.study.kind
     notes = [f"command: {command_line()}"]
     if res.wall_time_s is not None:
         notes.append(f"wall time {res.wall_time_s:.0f} s ({res.engine})"
                      + (f" on {describe_machine(res.machine)}" if res.machine else ""))
-    sections = [("Claim", paragraph_html(res.study.claim)),
-                ("Results (mean ± std [95% CI half-width] over seeds)", table_html(summary_rows(res)))]
+    rows, best = summary_rows(res), []
+    if kind == "sweep" and "val_acc_mean" in res.summary[0]:
+        order = sorted(range(len(rows)), key=lambda i: -_or_low(res.summary[i]["val_acc_mean"]))
+        rows, best = [rows[i] for i in order], [True]
+    sections = [("Claim" if kind == "study" else "Grid", paragraph_html(res.study.claim)),
+                ("Results (mean ± std [95% CI half-width] over seeds)",
+                 f'<div class="wide">{table_html(stacked_rows(rows), highlight=best)}</div>'
+                 + paragraph_html(CI_MEANING))]
     if res.verdicts:
-        sections.append(("Verdicts", paragraph_html(HEADER) + table_html(verdict_rows(res.verdicts))))
+        sections.append(("Verdicts", paragraph_html(HEADER) + table_html(verdict_rows(res.verdicts),
+                                                                          styles=_VERDICT_STYLES)))
         for v in res.verdicts:
             if v.claim.kind == "ordering":
                 sections.append((f"Pairs of the ordering: {v.claim.text}", table_html(pair_rows(v))))
-    images = {p.stem.replace("_", " "): p for p in sorted((out / "plots").glob("*.png"))}
-    return write_page(out / "study.html", title=f"study {res.study.name}", sections=sections, images=images,
-                      notes=notes)
+    pngs = sorted((out / "plots").glob("*.png"), key=lambda p: (list(_CAPTIONS).index(p.stem)
+                                                               if p.stem in _CAPTIONS else len(_CAPTIONS), p.name))
+    images = {_CAPTIONS.get(p.stem, p.stem.replace("_", " ")): p for p in pngs}  # the learning curves first
+    title = f"{kind} {res.study.name}" if res.study.name != kind else kind
+    return write_page(out / f"{kind}.html", title=title, sections=sections, images=images, notes=notes)
+
+
+def _or_low(value: float) -> float:
+    return -math.inf if math.isnan(value) else value

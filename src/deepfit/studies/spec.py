@@ -5,7 +5,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from deepfit.registry import Registry
 from deepfit.studies.verdicts import Claim
@@ -29,6 +29,7 @@ class Study:
     different data sample per seed). `run`, when given, replaces the variants x seeds loop: `run_study`
     calls `run(study, **its keyword arguments)` (e.g. to train a source model first, studies/sourced.py).
     `claims` are the claim's testable statements, each given a verdict from the runs (studies/verdicts.py).
+    `kind` names the HTML page, `study.html` or `sweep.html` (`deepfit sweep` builds its grid as a study).
     """
 
     name: str
@@ -48,6 +49,7 @@ class Study:
     seed_config: Callable[[int], dict[str, Any]] | None = None
     run: Callable[..., Any] | None = None
     claims: tuple[Claim, ...] = ()
+    kind: Literal["study", "sweep"] = "study"
 
     def __post_init__(self) -> None:
         # A claim taken from a docstring keeps its indentation; the summary shows it as a paragraph.

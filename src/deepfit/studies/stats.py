@@ -12,6 +12,14 @@ _T975 = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 
 _Z975 = 1.959964
 
 
+CI_MEANING = (
+    "mean ± std [±h] over n seeds: std is the sample standard deviation; h is the half-width of the 95% "
+    "confidence interval of the mean, t(0.975, n - 1) · std / √n (Student t), so the interval is mean ± h. "
+    "Without brackets: one seed, no interval."
+)
+"""What the brackets of a results table mean, said once under it (terminal and study.html)."""
+
+
 def t_critical(df: int) -> float:
     """t_{0.975, df}: the table up to 30, then the Cornish-Fisher expansion (error < 1e-3)."""
     if df < 1:

@@ -1,0 +1,69 @@
+"""The test samples a run got wrong, saved for its report: `misclassified.safetensors` in the run directory.
+
+Only image-shaped inputs ((H, W) or (C, H, W)) are saved, since a grid of tabular rows tells nothing at
+a glance; the report draws the grid from this file alone (report/images.py).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from safetensors.torch import save_file
+
+from deepfit.atomic import atomic_path
+from deepfit.data import Splits
+from deepfit.train import Trainer
+
+FILE = "misclassified.safetensors"
+LIMIT = 25  # a 5 x 5 grid
+
+
+def predicted_test_classes(trainer: Trainer, splits: Splits) -> torch.Tensor | None:
+    """(K, n): each member's predicted class of every test sample; None without a classified test split."""
+    if splits.test is None or not len(splits.test) or not splits.num_classes or trainer.objective.hits is None:
+        return None
+    probs = trainer.predict(splits.test.x)
+    probs = probs.unsqueeze(0) if len(trainer.members) == 1 else probs  # (K, n, ...)
+    return probs.argmax(2) if probs.dim() == 3 else (probs > 0.5).long()  # (K, n)
+
+
+def is_image_shape(shape: tuple[int, ...]) -> bool:
+    """(H, W), or (C, H, W) with 1, 3 or 4 channels, each side at least 4 pixels."""
+    if len(shape) == 3 and shape[0] in (1, 3, 4):
+        shape = shape[1:]
+    return len(shape) == 2 and min(shape) >= 4
+
+
+def misclassified(
+    predicted: torch.Tensor, splits: Splits, limit: int = LIMIT
+) -> dict[str, torch.Tensor] | None:
+    """The first `limit` wrong test predictions: `x` on the data's own scale (standardisation undone),
+    `true`, `predicted` and `index` (position in the test split). None when the inputs are not images,
+    there is no test split, or nothing is wrong.
+
+    Args:
+        predicted: (n,) one member's predicted class of every test sample (`predicted_test_classes`).
+    """
+    if splits.test is None or not is_image_shape(splits.input_shape):
+        return None
+    y = splits.test.y.cpu().long()
+    wrong = torch.nonzero(predicted.cpu() != y).flatten()[:limit]  # (m,)
+    if not len(wrong):
+        return None
+    x = splits.test.x[wrong.to(splits.test.x.device)].cpu().float()  # (m, *input_shape)
+    if splits.mean is not None:
+        x = x * splits.std.cpu() + splits.mean.cpu()
+    return {"x": x.contiguous(), "true": y[wrong].contiguous(), "predicted": predicted.cpu()[wrong].contiguous(),
+            "index": wrong.contiguous()}
+
+
+def save_misclassified(run_dir: Path, predicted: torch.Tensor, splits: Splits) -> Path | None:
+    """Write `misclassified.safetensors` into `run_dir` (atomically) when there is something to show."""
+    tensors = misclassified(predicted, splits)
+    if tensors is None:
+        return None
+    path = run_dir / FILE
+    with atomic_path(path) as tmp:
+        save_file(tensors, str(tmp))
+    return path
