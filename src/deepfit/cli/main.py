@@ -16,6 +16,7 @@ def build_parser() -> argparse.ArgumentParser:
         compare,
         doctor,
         export,
+        import_keras,
         inspect,
         lr_find,
         pretrain,
@@ -44,6 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_parsers(sub)
     summary.add_parsers(sub)
     compare.add_parsers(sub)
+    import_keras.add_parsers(sub)
     return parser
 
 
