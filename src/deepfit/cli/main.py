@@ -27,6 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
         sweep,
         train,
         transfer,
+        zoo,
     )
 
     parser = argparse.ArgumentParser(prog="deepfit", description="Train deep neural networks that actually train.")
@@ -46,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     summary.add_parsers(sub)
     compare.add_parsers(sub)
     import_keras.add_parsers(sub)
+    zoo.add_parsers(sub)
     return parser
 
 
