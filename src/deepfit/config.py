@@ -298,7 +298,8 @@ class TransferConfig(_Section):
     """Start from a saved model (a run or `deepfit pretrain` directory) and fine-tune it in two stages."""
 
     source: str = Field(
-        validation_alias=AliasChoices("source", "from"), description="run or pretrain directory with model.json"
+        validation_alias=AliasChoices("source", "from"),
+        description="run or pretrain directory with model.json, or a name in the zoo (deepfit zoo list)",
     )
     reuse: int | None = Field(None, ge=0, description="hidden layers to reuse, bottom first (default: all)")
     freeze_epochs: int = Field(0, ge=0, description="epochs with the reused layers frozen before unfreezing")

@@ -55,3 +55,18 @@ def test_pretrain_option_of_another_method_is_reported(tmp_path, capsys, blobs_n
         ]
     )
     assert code == 2 and "unexpected keyword argument 'k'" in capsys.readouterr().err
+
+
+def test_pretrain_gan_writes_the_discriminator_layers_and_its_losses(tmp_path, blobs_npz):
+    import json
+
+    code = main(["pretrain", "gan", "--layers", "16,8", "--latent-dim", "4", "--epochs", "2", "--data",
+                 str(blobs_npz), "--out", str(tmp_path / "pre"), "--set", "train.batch_size=64", "--quiet"])
+    assert code == 0
+    (pre,) = (tmp_path / "pre").iterdir()
+    model, spec, meta, _ = load_model(pre)
+    record = json.loads((pre / "pretrain.json").read_text())
+    assert meta["pretrain"] == "gan" and record["options"] == {"latent_dim": 4} and spec.hidden == [16, 8]
+    (row,) = record["layers"]
+    assert row["epoch"] == 2 and all(np.isfinite(row[k]) for k in ("d_loss", "g_loss", "val_d_acc"))
+    assert model.hidden1.linear.weight.shape == (16, 12) and model.output.out_features == 3

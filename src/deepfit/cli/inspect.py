@@ -16,12 +16,14 @@ from deepfit.data import DATASETS, locate_fashion_mnist
 from deepfit.diagnose import RULES
 from deepfit.errors import ConfigError
 from deepfit.nn import ACTIVATIONS, DROPOUTS, INITIALIZERS
+from deepfit.nn.keras import KERAS_LAYERS
 from deepfit.optim import CLIPPERS, OPTIMIZERS, PENALTIES, SCHEDULES
 from deepfit.presets import PRESETS
 from deepfit.pretrain import PRETRAINERS
 from deepfit.registry import Registry
 from deepfit.run.export import EXPORT_FORMATS
 from deepfit.run.threads import thread_choice
+from deepfit.run.zoo import ARCHITECTURES
 from deepfit.studies import STUDIES
 from deepfit.train import LOSSES
 
@@ -42,6 +44,8 @@ FAMILIES: dict[str, Registry] = {
     "presets": PRESETS,
     "rules": RULES,
     "exports": EXPORT_FORMATS,
+    "keras_layers": KERAS_LAYERS,
+    "zoo_sources": ARCHITECTURES,
 }
 
 

@@ -16,6 +16,7 @@ def build_parser() -> argparse.ArgumentParser:
         compare,
         doctor,
         export,
+        import_keras,
         inspect,
         lr_find,
         pretrain,
@@ -26,6 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
         sweep,
         train,
         transfer,
+        zoo,
     )
 
     parser = argparse.ArgumentParser(prog="deepfit", description="Train deep neural networks that actually train.")
@@ -44,6 +46,8 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_parsers(sub)
     summary.add_parsers(sub)
     compare.add_parsers(sub)
+    import_keras.add_parsers(sub)
+    zoo.add_parsers(sub)
     return parser
 
 

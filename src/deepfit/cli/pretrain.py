@@ -1,4 +1,4 @@
-"""`deepfit pretrain autoencoder|rbm|siamese`: pretrain the hidden layers, then reuse them with `transfer`."""
+"""`deepfit pretrain autoencoder|rbm|gan|siamese`: pretrain the hidden layers, then reuse them with `transfer`."""
 
 from __future__ import annotations
 
@@ -15,15 +15,17 @@ console = Console()
 def add_parsers(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "pretrain",
-        help="pretrain hidden layers (autoencoder, rbm, siamese); reuse them with `deepfit transfer --from`",
-        description="Greedy layer-wise unsupervised pretraining (autoencoder, rbm) or a siamese encoder on "
-        "labelled pairs. --epochs is per layer; --out is the parent of the directory written (printed).",
+        help="pretrain hidden layers (autoencoder, rbm, gan, siamese); reuse them with `deepfit transfer --from`",
+        description="Greedy layer-wise unsupervised pretraining (autoencoder, rbm), a GAN's discriminator (gan), "
+        "or a siamese encoder on labelled pairs. --epochs is per layer (gan, siamese: for all layers at once); "
+        "--out is the parent of the directory written (printed).",
     )
     p.add_argument("method", help=", ".join(PRETRAINERS.names()))
     p.add_argument("--layers", metavar="N,N,...", help="hidden layer sizes, e.g. 300,100 (model.hidden)")
     p.add_argument("--noise", choices=["none", "gaussian", "dropout"], help="autoencoder: input corruption")
     p.add_argument("--noise-level", type=float, help="autoencoder: noise std or dropout rate")
     p.add_argument("--k", type=int, help="rbm: Gibbs steps of contrastive divergence CD-k")
+    p.add_argument("--latent-dim", type=int, help="gan: size of the generator's noise input (default 32)")
     p.add_argument("--pair-loss", choices=["contrastive", "binary"], help="siamese: max-margin or same/different")
     p.add_argument("--margin", type=float, help="siamese: margin of the contrastive loss")
     p.add_argument("--pairs", type=int, help="siamese: training pairs (default: one per image)")
@@ -44,6 +46,7 @@ def cmd_pretrain(args: argparse.Namespace) -> int:
         "noise": args.noise,
         "noise_level": args.noise_level,
         "k": args.k,
+        "latent_dim": args.latent_dim,
         "loss": args.pair_loss,
         "margin": args.margin,
         "pairs": args.pairs,

@@ -17,7 +17,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
         description="Reuse the lower layers of a saved run (or `deepfit pretrain` directory) with a new head. "
         "Each flag sets a key of the [transfer] config section.",
     )
-    p.add_argument("--from", dest="source", required=True, metavar="DIR", help="run or pretrain directory")
+    p.add_argument("--from", dest="source", required=True, metavar="DIR|NAME",
+                   help="run or pretrain directory, or a name in the zoo (deepfit zoo list)")
     p.add_argument("--reuse", type=int, metavar="N", help="hidden layers to reuse, bottom first (default: all)")
     p.add_argument("--freeze-epochs", type=int, metavar="K", help="epochs with the reused layers frozen")
     p.add_argument("--unfreeze", metavar="all|none|K", help="what to unfreeze after K epochs (default: all)")

@@ -18,6 +18,7 @@ from deepfit.data import TensorData
 from deepfit.nn import ModelSpec, save_model
 from deepfit.pretrain.autoencoder import pretrain_autoencoder
 from deepfit.pretrain.auxiliary import pretrain_siamese
+from deepfit.pretrain.gan import pretrain_gan
 from deepfit.pretrain.rbm import pretrain_rbm
 from deepfit.registry import Registry
 from deepfit.run import create_run_dir, load_splits, model_spec, resolve_device, update_rule, versions, write_json
@@ -45,6 +46,11 @@ PRETRAINERS.add(
     summary="stacked Bernoulli RBMs trained with CD-k (Hinton 2002; Hinton et al. 2006); sigmoid, [0,1] inputs",
 )
 PRETRAINERS.add(
+    "gan",
+    _unlabelled(pretrain_gan),
+    summary="the discriminator of a dense GAN trained on unlabelled samples (Goodfellow et al. 2014)",
+)
+PRETRAINERS.add(
     "siamese",
     pretrain_siamese,
     summary="twin encoder on same/different-class pairs: contrastive (Hadsell 2006) or binary head",
@@ -56,10 +62,11 @@ def run_pretraining(
 ) -> Path:
     """Pretrain `cfg.model.hidden` with `method` on the training split; return the directory.
 
-    The autoencoder and RBM ignore the labels; the siamese encoder uses them to form pairs.
+    The autoencoder, RBM and GAN ignore the labels; the siamese encoder uses them to form pairs.
     `cfg.train.epochs` is per layer (per encoder for siamese); `cfg.optimizer` and `[schedule]` give the
     update rule, as for training;
-    `options` go to the pretrainer (noise, noise_level: autoencoder; k: rbm; loss, margin, pairs: siamese).
+    `options` go to the pretrainer (noise, noise_level: autoencoder; k: rbm; latent_dim: gan; loss, margin, pairs:
+    siamese).
     """
     t = cfg.train
     device = resolve_device(t.device)

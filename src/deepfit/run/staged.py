@@ -17,6 +17,7 @@ from deepfit.data import Splits, TensorData
 from deepfit.errors import ConfigError, ShapeError
 from deepfit.nn import ModelSpec, load_model
 from deepfit.run.setup import build_trainer
+from deepfit.run.zoo import resolve_source
 from deepfit.train import Callback, ProgressBar, Trainer
 from deepfit.transfer import (
     cache_features,
@@ -32,7 +33,8 @@ from deepfit.transfer import (
 def start_from_saved(
     source_dir: str, spec: ModelSpec, splits: Splits, *, reuse: int | None = None
 ) -> tuple[torch.nn.Sequential, ModelSpec, Splits, list[str]]:
-    """(model, spec, splits, reused layer names) for a run that starts from the model saved in `source_dir`.
+    """(model, spec, splits, reused layer names) for a run that starts from the model saved in `source_dir`
+    (a run directory, or the name of one in the zoo, `deepfit.run.zoo`).
 
     The model keeps the first `reuse` hidden layers of the saved one (all by default) and gets a new head
     sized as `spec.num_outputs` says. The splits are re-standardised with the saved model's statistics,
@@ -43,7 +45,7 @@ def start_from_saved(
         ShapeError: the saved model expects another input shape than the data has.
         ConfigError: `reuse` exceeds the saved model's hidden layers.
     """
-    source, saved_spec, _meta, extra = load_model(source_dir)
+    source, saved_spec, _meta, extra = load_model(resolve_source(source_dir))
     if tuple(saved_spec.input_shape) != tuple(splits.input_shape):
         raise ShapeError(
             f"transfer.source {source_dir}: the saved model takes inputs of shape {tuple(saved_spec.input_shape)}, "

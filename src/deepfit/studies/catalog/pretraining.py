@@ -1,4 +1,4 @@
-"""Unsupervised pretraining with scarce labels (Géron, ch. 11): random init vs autoencoder vs RBM layers."""
+"""Unsupervised pretraining with scarce labels (Géron, ch. 11): random init vs autoencoder, RBM and GAN layers."""
 
 from __future__ import annotations
 
@@ -29,19 +29,30 @@ SOURCES = {
         {"data": {"subset": 10000}, "train": {"epochs": 3}},
         options={"k": 1},
     ),
+    # the discriminator of a GAN; Adam with beta1 = 0.5 as Radford et al. (2016) train theirs
+    "gan": pretrained_source(
+        "gan",
+        "gan",
+        {"model": RELU, "optimizer": {"name": "adam", "lr": 2e-4, "betas": [0.5, 0.999]}, **UNLABELLED},
+        {"data": {"subset": 10000}, "train": {"epochs": 3}},
+    ),
 }
 FROZEN = {"freeze_epochs": 20, "unfreeze": "none"}  # frozen throughout (20 = the epochs): only the head trains
 FINE_TUNED = {"freeze_epochs": 3, "unfreeze": "all", "lr_factor": 1.0}
 
 
-@STUDIES.register("pretraining", summary="500 labels: random init vs autoencoder / RBM pretraining, frozen or tuned")
+@STUDIES.register(
+    "pretraining", summary="500 labels: random init vs autoencoder / RBM / GAN pretraining, frozen or tuned"
+)
 def pretraining() -> Study:
     """Claim: with few labels and plenty of unlabelled data, layers pretrained without labels (greedy
-    autoencoders, or stacked RBMs as in Hinton et al. 2006) give a better start than random ones, frozen or
-    fine-tuned (Géron, ch. 11, "Unsupervised Pretraining"). Labels here: the first 500 training images;
-    the pretraining sees all training images without their labels (`--subset` limits those). The RBM
+    autoencoders, stacked RBMs as in Hinton et al. 2006, or a GAN's discriminator) give a better start than
+    random ones, frozen or fine-tuned (Géron, ch. 11, "Unsupervised Pretraining"). Labels here: the first
+    500 training images; the pretraining sees all training images without their labels (`--subset` limits
+    those). The RBM
     variants are compared with random init of the same sigmoid network (`scratch_sigmoid`). The chapter
-    gives no figure; `--full` pretrains on all 55,000 training images, 10 epochs per layer."""
+    gives no figure; `--full` pretrains on all 55,000 training images, 10 epochs per layer (the GAN: 10
+    epochs for both layers at once)."""
     return Study(
         name="pretraining",
         claim=(pretraining.__doc__ or "").strip(),
@@ -53,6 +64,8 @@ def pretraining() -> Study:
             "scratch_sigmoid": {"model": SIGMOID},
             "rbm_frozen": {"transfer": {"source": "@rbm", **FROZEN}},
             "rbm_tuned": {"transfer": {"source": "@rbm", **FINE_TUNED}},
+            "gan_frozen": {"transfer": {"source": "@gan", **FROZEN}},
+            "gan_tuned": {"transfer": {"source": "@gan", **FINE_TUNED}},
         },
         seeds=3,
         run=functools.partial(
@@ -71,5 +84,8 @@ def pretraining() -> Study:
                    "scratch_sigmoid", metric="test_acc"),
             better("RBM-pretrained layers, frozen, beat random init of the sigmoid net", "rbm_frozen",
                    "scratch_sigmoid", metric="test_acc"),
+            better("GAN-discriminator layers, fine-tuned, beat random init", "gan_tuned", "scratch",
+                   metric="test_acc"),
+            better("GAN-discriminator layers, frozen, beat random init", "gan_frozen", "scratch", metric="test_acc"),
         ),
     )

@@ -1,0 +1,83 @@
+"""`deepfit zoo list|add|show|remove`: the local catalogue of models by name (docs/zoo.md)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from rich.console import Console
+from rich.table import Table
+
+from deepfit.errors import ConfigError
+from deepfit.run import zoo
+
+console = Console()
+
+
+def add_parsers(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("zoo", help="a local catalogue of runs, imported models and architectures, by name",
+                       description="The catalogue is $DEEPFIT_ZOO/zoo.json, or ~/.cache/deepfit/zoo/zoo.json. "
+                       "`deepfit transfer --from NAME` takes a registered run's name.")
+    actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    actions.add_parser("list", help="every registered model").set_defaults(func=cmd_list)
+    add = actions.add_parser("add", help="register a run directory, or an architecture with a weights file")
+    add.add_argument("name")
+    add.add_argument("run_dir", nargs="?", help="a run, pretrain or import-keras directory")
+    add.add_argument("--torchvision", metavar="ARCH", help="a torchvision architecture, e.g. resnet18")
+    add.add_argument("--timm", metavar="ARCH", help="a timm architecture")
+    add.add_argument("--factory", metavar="MODULE:FUNCTION", help="a function of yours that returns the module")
+    add.add_argument("--weights", metavar="FILE.safetensors", help="the architecture's weights (no download)")
+    add.add_argument("--replace", action="store_true", help="replace an entry of the same name")
+    add.set_defaults(func=cmd_add)
+    show = actions.add_parser("show", help="one entry, in full")
+    show.add_argument("name")
+    show.set_defaults(func=cmd_show)
+    remove = actions.add_parser("remove", help="unregister a name (its files stay)")
+    remove.add_argument("name")
+    remove.set_defaults(func=cmd_remove)
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    models = zoo.read_zoo()
+    if not models:
+        console.print(f"the zoo is empty ({zoo.zoo_dir() / 'zoo.json'}); add one with `deepfit zoo add NAME RUN_DIR`",
+                      highlight=False, soft_wrap=True)
+        return 0
+    table = Table(title=f"zoo ({zoo.zoo_dir()})")
+    for column in ("name", "kind", "task", "data", "test acc", "input shape", "where"):
+        table.add_column(column)
+    for name, e in sorted(models.items()):
+        acc = f"{e['accuracy']:.4f}" if isinstance(e.get("accuracy"), float) else "-"
+        shape = "x".join(map(str, e["input_shape"])) if e.get("input_shape") else "-"
+        where = e["path"] if e["kind"] == "run" else f"{e['source']} {e['architecture']}"
+        table.add_row(name, e["kind"], e.get("task") or "-", e.get("data") or "-", acc, shape, where)
+    console.print(table)
+    return 0
+
+
+def cmd_add(args: argparse.Namespace) -> int:
+    sources = {k: v for k, v in (("torchvision", args.torchvision), ("timm", args.timm), ("factory", args.factory))
+               if v}
+    if bool(args.run_dir) + len(sources) != 1:
+        raise ConfigError("zoo add: give a RUN_DIR, or one of --torchvision, --timm, --factory with --weights")
+    if sources:
+        if not args.weights:
+            raise ConfigError("zoo add: an architecture needs --weights FILE.safetensors (nothing is downloaded)")
+        (source, architecture), = sources.items()
+        entry = zoo.add_architecture(args.name, source, architecture, args.weights, replace=args.replace)
+    else:
+        entry = zoo.add_run(args.name, args.run_dir, replace=args.replace)
+    console.print(f"added {args.name!r} to {zoo.zoo_dir() / 'zoo.json'}: {json.dumps(entry)}", highlight=False,
+                  soft_wrap=True)
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    console.print_json(json.dumps({"name": args.name, **zoo.lookup(args.name)}))
+    return 0
+
+
+def cmd_remove(args: argparse.Namespace) -> int:
+    zoo.remove(args.name)
+    console.print(f"removed {args.name!r} from {zoo.zoo_dir() / 'zoo.json'}", highlight=False, soft_wrap=True)
+    return 0
