@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from deepfit.presets import DEFAULT_TRAIN_PRESET
 from deepfit.report.run_report import write_run_report
 from deepfit.run import RunResult, load_run_config, load_splits, resolve_device, run_training
 from deepfit.run.rundir import RunInterrupted
+from deepfit.run.tracking import log_report_files
 from deepfit.train import Trainer, objective_for
 from deepfit.train.checkpoint import checkpoint_epoch
 from deepfit.train.distributed import launched_rank
@@ -35,6 +37,11 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--diagnose", action="store_true",
                    help="attach the training doctor: findings printed when they appear, a doctor section in the "
                    "report (train.diagnose = true)")
+    p.add_argument("--tensorboard", action="store_true",
+                   help="write TensorBoard event files into <run>/tensorboard/ (train.tensorboard = true)")
+    p.add_argument("--mlflow", nargs="?", const=True, metavar="URI",
+                   help="log params, metrics and the run directory to MLflow: a local mlruns/ store, or URI "
+                   "(train.mlflow)")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("evaluate", help="evaluate a saved run on a split")
@@ -68,6 +75,9 @@ def _train(args: argparse.Namespace) -> int:
     if args.resume:
         if args.config or args.overrides or args.preset:
             raise ConfigError("--resume continues a run with its own config.toml; drop --config, --preset and --set")
+        if args.tensorboard or args.mlflow is not None:
+            raise ConfigError("--resume continues a run as its config.toml says; set train.tensorboard or train.mlflow "
+                              "there instead of --tensorboard or --mlflow")
         run_dir = Path(args.resume)
         cfg = load_run_config(run_dir)
         epoch = checkpoint_epoch(run_dir / "checkpoint")
@@ -76,6 +86,7 @@ def _train(args: argparse.Namespace) -> int:
                           soft_wrap=True)
         result = run_training(cfg, quiet=args.quiet, run_dir=run_dir, resume=True)
     else:
+        args.overrides = [*args.overrides, *_tracking_overrides(args)]
         cfg = config_from_args(args, default_preset=DEFAULT_TRAIN_PRESET)
         if cfg.sweep is not None:
             raise ConfigError("this config has a [sweep] section: run it with `deepfit sweep`, or remove the section")
@@ -84,6 +95,14 @@ def _train(args: argparse.Namespace) -> int:
         else:
             result = run_training(cfg, quiet=args.quiet)
     return report_run(result)
+
+
+def _tracking_overrides(args: argparse.Namespace) -> list[str]:
+    """`--set` overrides of `--tensorboard` and `--mlflow [URI]`."""
+    out = ["train.tensorboard=true"] if args.tensorboard else []
+    if args.mlflow is not None:
+        out.append("train.mlflow=" + ("true" if args.mlflow is True else json.dumps(args.mlflow)))
+    return out
 
 
 def _tell(finding: Finding, epoch: int) -> None:
@@ -103,6 +122,8 @@ def report_run(result: RunResult) -> int:
         return 1 if "diverged" in result.metrics else 0
     report = write_run_report(result.run_dir)
     m = result.metrics
+    if "mlflow" in m:
+        log_report_files(m["mlflow"], result.run_dir)
     figures = "  ".join(f"{s} acc {m[s]['acc']:.4f}" for s in ("valid", "test") if s in m and "acc" in m[s])
     split = result.splits.valid_split if result.splits is not None else None
     if split is not None and split.auto:  # say what an automatic data.valid chose (config.toml records it)

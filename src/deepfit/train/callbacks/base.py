@@ -13,6 +13,7 @@ from typing import Any, Protocol
 from torch import nn
 
 from deepfit.errors import ConfigError
+from deepfit.registry import Registry
 from deepfit.train.history import History
 
 Logs = dict[str, Any]
@@ -76,6 +77,9 @@ class Callback:
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         return None
+
+
+CALLBACKS: Registry[Callback] = Registry("callback")
 
 
 def probes(callback: Callback) -> bool:

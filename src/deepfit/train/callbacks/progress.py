@@ -5,11 +5,12 @@ from __future__ import annotations
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from deepfit.train.callbacks.base import Callback, FitView, Logs
+from deepfit.train.callbacks.base import CALLBACKS, Callback, FitView, Logs
 
 _SHOWN = ("loss", "acc", "val_loss", "val_acc", "lr")
 
 
+@CALLBACKS.register("progress", summary="a progress bar per epoch, updated a few times a second, and a line per epoch")
 class ProgressBar(Callback):
     """Rich progress bar; the running loss is read every `log_every_steps` steps (one sync each).
 
