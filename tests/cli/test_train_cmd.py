@@ -105,3 +105,17 @@ def test_a_run_that_is_not_stopped_early_says_nothing_of_it(tmp_path, capsys, bl
     (run,) = (tmp_path / "runs").iterdir()
     assert code == 0 and "early stopping" not in out
     assert "early_stopping" not in json.loads((run / "metrics.json").read_text())
+
+
+def test_train_prints_the_model_summary_first_and_saves_it_unless_quiet(tmp_path, capsys, blobs_npz):
+    common = ["train", "--data", str(blobs_npz), "--epochs", "1", "--set", "model.hidden=[8]"]
+    assert main([*common, "--out", str(tmp_path / "loud")]) == 0
+    out = capsys.readouterr().out
+    assert out.index("total params: 131  trainable: 131  frozen: 0") < out.index("run directory:")
+    (run,) = (tmp_path / "loud").iterdir()
+    assert "total params: 131  trainable: 131  frozen: 0" in (run / "summary.txt").read_text()
+
+    assert main([*common, "--out", str(tmp_path / "quiet"), "--quiet"]) == 0
+    assert "total params" not in capsys.readouterr().out
+    (run,) = (tmp_path / "quiet").iterdir()
+    assert "hidden1.linear" in (run / "summary.txt").read_text()

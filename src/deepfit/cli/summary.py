@@ -10,7 +10,7 @@ from deepfit.cli.options import add_run_options, config_from_args
 from deepfit.errors import ConfigError
 from deepfit.nn import load_model
 from deepfit.presets import DEFAULT_TRAIN_PRESET
-from deepfit.report.summary import summarize, summary_table
+from deepfit.report.summary import print_summary, summarize
 from deepfit.run import build_member, existing_run_dir, load_splits, model_spec
 
 console = Console()
@@ -38,10 +38,5 @@ def cmd_summary(args: argparse.Namespace) -> int:
         spec = model_spec(cfg, load_splits(cfg))
         model = build_member(cfg, spec)
         title = f"{cfg.name} (untrained)"
-    summary = summarize(model, spec.input_shape)
-    console.print(summary_table(summary, title=title))
-    console.print(
-        f"total params: {summary.total:,}  trainable: {summary.trainable:,}  frozen: {summary.frozen:,}",
-        highlight=False,
-    )
+    print_summary(console, summarize(model, spec.input_shape), title=title)
     return 0

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 from rich.console import Console
 
-from deepfit.atomic import atomic_path
+from deepfit.atomic import atomic_path, write_text_atomic
 from deepfit.cli.options import add_run_options, config_from_args
 from deepfit.data.splits import as_float_inputs
 from deepfit.diagnose.doctor import run_diagnosed
@@ -20,6 +20,7 @@ from deepfit.errors import ConfigError, DataError, OutputError, ShapeError
 from deepfit.nn import load_model
 from deepfit.presets import DEFAULT_TRAIN_PRESET
 from deepfit.report.run_report import write_run_report
+from deepfit.report.summary import SummaryAtStart
 from deepfit.run import RunResult, load_run_config, load_splits, resolve_device, run_training
 from deepfit.run.rundir import RunInterrupted
 from deepfit.run.tracking import log_report_files
@@ -84,16 +85,20 @@ def _train(args: argparse.Namespace) -> int:
         if epoch is not None and launched_rank() == 0:  # without one, run_training says what is wrong
             console.print(f"resuming {run_dir} after epoch {epoch} of {cfg.train.epochs}", highlight=False,
                           soft_wrap=True)
-        result = run_training(cfg, quiet=args.quiet, run_dir=run_dir, resume=True)
+        start = SummaryAtStart(None if args.quiet else console, title=cfg.name)
+        result = run_training(cfg, quiet=args.quiet, run_dir=run_dir, resume=True, extra_callbacks=[start])
     else:
         args.overrides = [*args.overrides, *_tracking_overrides(args)]
         cfg = config_from_args(args, default_preset=DEFAULT_TRAIN_PRESET)
         if cfg.sweep is not None:
             raise ConfigError("this config has a [sweep] section: run it with `deepfit sweep`, or remove the section")
+        start = SummaryAtStart(None if args.quiet else console, title=cfg.name)
         if args.diagnose or cfg.train.diagnose:
-            result, _ = run_diagnosed(cfg, quiet=args.quiet, report=_tell)
+            result, _ = run_diagnosed(cfg, quiet=args.quiet, report=_tell, extra_callbacks=[start])
         else:
-            result = run_training(cfg, quiet=args.quiet)
+            result = run_training(cfg, quiet=args.quiet, extra_callbacks=[start])
+    if start.text is not None and result.main:
+        write_text_atomic(result.run_dir / "summary.txt", start.text)
     return report_run(result)
 
 
@@ -113,7 +118,8 @@ def _tell(finding: Finding, epoch: int) -> None:
 
 
 def report_run(result: RunResult) -> int:
-    """Write a finished run's `report.html` and print its accuracies and where it lies.
+    """Write a finished run's `report.html` and print its accuracies and where it lies (and with MLflow, add
+    the report and the files written after training to its MLflow run).
 
     Exit status 0, or 1 when the run diverged (its directory is written all the same, with the weights
     of the last finite epoch). The other ranks of a data-parallel run print nothing.

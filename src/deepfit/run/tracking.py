@@ -68,8 +68,10 @@ def log_run_files(callbacks: Sequence[Callback], run_dir: Path) -> None:
 
 
 def log_report_files(where: dict[str, str], run_dir: Path) -> None:
-    """Add report.html and plots/, written after training, to the MLflow run `where` (metrics.json's "mlflow")."""
+    """Add report.html, summary.txt and plots/, written after training, to the MLflow run `where`
+    (metrics.json's "mlflow")."""
     log_artifacts(where["tracking_uri"], where["run_id"], run_dir / "report.html")
+    log_artifacts(where["tracking_uri"], where["run_id"], run_dir / "summary.txt")
     log_artifacts(where["tracking_uri"], where["run_id"], run_dir / "plots", "plots")
 
 

@@ -161,7 +161,7 @@ class Trainer:
         self.engine_used = self.group.start(train, self.batch_size, engine=self.engine, drop_last=self.drop_last,
                                             steps_hint=per_epoch * max(0, epochs - self.epoch))
         probe = self._probe_batch(train) if any(probes(c) for c in self.callbacks) else None
-        self._emit("on_fit_begin", {"epochs": epochs})
+        self._emit("on_fit_begin", {"epochs": epochs, "input_shape": tuple(train.x.shape[1:])})
         try:
             with quiet_layout_warning():
                 if probe is not None and self.step == 0:

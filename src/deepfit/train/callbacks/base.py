@@ -53,9 +53,9 @@ class MemberControl(FitView, Protocol):
 class Callback:
     """No-op base. Each event receives `(view, logs)`.
 
-    Events: `on_fit_begin`, `on_epoch_begin` (logs: `epoch`, `steps`), `on_steps` (about every
-    `progress_every_s` seconds, after a whole step; reading `logs["loss_sum"]` syncs the device, so only
-    progress display uses it),
+    Events: `on_fit_begin` (logs: `epochs`, `input_shape` of one sample), `on_epoch_begin` (logs: `epoch`,
+    `steps`), `on_steps` (about every `progress_every_s` seconds, after a whole step; reading
+    `logs["loss_sum"]` syncs the device, so only progress display uses it),
     `on_probe` (every `probe_every` steps and before the first, outside the training step, with a fixed
     probe batch in `logs["x"]`, `logs["y"]`; the Trainer restores batch-norm statistics and RNG state
     afterwards), `on_epoch_end` (the epoch's row), `on_fit_end` (always runs, even after an exception).
