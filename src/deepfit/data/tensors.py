@@ -72,6 +72,8 @@ class Splits:
     `mean` and `std` are the per-feature standardisation statistics (shape `input_shape`) fitted on the
     training split only; both are None when the data was not standardised. `num_classes` is None for
     regression. `valid_split` says how the validation split was chosen (None for splits built by hand).
+    `input_dtype` is the dtype the inputs had in their file before they became float32 ("uint8": pixels,
+    divided by 255), so that an exported model can take them as they come; None when unknown.
     """
 
     train: TensorData
@@ -83,6 +85,7 @@ class Splits:
     mean: torch.Tensor | None = None
     std: torch.Tensor | None = None
     valid_split: ValidSplit | None = None
+    input_dtype: str | None = None
 
     def __post_init__(self) -> None:
         self.input_shape = tuple(self.input_shape)

@@ -305,6 +305,7 @@ def write_run_files(
         "task": trainer.objective.name,
         "class_names": splits.class_names,
         "standardized": splits.mean is not None,
+        "input_dtype": splits.input_dtype,  # what `deepfit export` takes by default
     }
     tensors = {"mean": splits.mean, "std": splits.std} if splits.mean is not None else None
     save_model(m.model, spec, run_dir, extra=extra, tensors=tensors)
