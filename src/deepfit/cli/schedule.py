@@ -49,11 +49,11 @@ def cmd_schedule_plot(args: argparse.Namespace) -> int:
     lr0 = run_lr(cfg)
     xs = list(range(total))
     lrs = [schedule(t) for t in xs] if schedule is not None else [lr0] * total
-    unit = "optimizer step" if cfg.schedule.interval == "step" else "epoch (0-based)"
+    per_step = cfg.schedule.interval == "step"
+    unit = "optimizer step" if per_step else "epoch (0-based)"  # the x axis
+    counted = f"{total} optimizer step{'s' * (total != 1)}" if per_step else f"{total} epoch{'s' * (total != 1)}"
     plot_series(xs, {"lr": lrs}, figure, xlabel=unit, ylabel="learning rate", title=f"schedule {name!r}")
-    console.print(
-        f"lr {lrs[0]:.3g} -> max {max(lrs):.3g} -> {lrs[-1]:.3g} over {total} {unit}s: {figure}", highlight=False
-    )
+    console.print(f"lr {lrs[0]:.3g} -> max {max(lrs):.3g} -> {lrs[-1]:.3g} over {counted}: {figure}", highlight=False)
     if isinstance(schedule, ScheduleWithMomentum):
         moms = [schedule.momentum(t) for t in xs]
         mom_figure = figure.with_name("schedule_momentum.png")
