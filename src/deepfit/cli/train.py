@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from rich.console import Console
+from rich.table import Table
 
 from deepfit.atomic import atomic_path, write_text_atomic
 from deepfit.cli.options import add_run_options, config_from_args
@@ -202,17 +203,35 @@ def cmd_predict(args: argparse.Namespace) -> int:
         written = _write_predictions(args.output, arrays)
         console.print(f"wrote {len(probs)} predictions to {written}", highlight=False, soft_wrap=True)
     else:
-        names = ctx["meta"].get("class_names")
-        for row in probs[:20]:
-            k = int(row.argmax()) if row.dim() else int(row > 0.5)
-            label = names[k] if names else k
-            console.print(f"{label}\t" + " ".join(f"{p:.3f}" for p in row.reshape(-1).tolist()), highlight=False)
+        console.print(prediction_table(probs[:20], ctx["meta"].get("class_names"), ctx["cfg"].data.task))
         if len(probs) > 20:
             console.print(f"... {len(probs) - 20} more; use --output FILE.npz", highlight=False)
     if mc is not None and mc.entropy is not None:
         console.print(f"MC Dropout, {mc.samples} passes: mean predictive entropy {float(mc.entropy.mean()):.4f}, "
                       f"mean std of the probabilities {float(mc.std.mean()):.4f}", highlight=False)
     return 0
+
+
+def prediction_table(probs: torch.Tensor, names: list[str] | None, task: str) -> Table:
+    """One row per sample: the predicted class, then each class's probability under a column named after it
+    (`class k` when the data had no names); a binary run shows p(class 1), a regression run its value."""
+    table = Table(box=None, show_edge=False, pad_edge=False)
+    if task == "regression":
+        table.add_column("prediction", justify="right")
+        for row in probs:
+            table.add_row(f"{float(row.reshape(-1)[0]):.4g}")
+        return table
+    binary = probs.dim() == 1 or probs.shape[1] == 1
+    count = 2 if binary else probs.shape[1]
+    labels = [str(n) for n in names] if names and len(names) == count else [f"class {k}" for k in range(count)]
+    table.add_column("predicted")
+    for label in labels[1:] if binary else labels:
+        table.add_column(f"p({label})" if binary else label, justify="right")
+    for row in probs:
+        values = row.reshape(-1).tolist()
+        k = int(values[0] > 0.5) if binary else int(row.argmax())
+        table.add_row(labels[k], *(f"{p:.3f}" for p in values))
+    return table
 
 
 def _read_inputs(path: Path) -> np.ndarray:
