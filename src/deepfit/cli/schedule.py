@@ -8,9 +8,6 @@ from rich.console import Console
 
 from deepfit.cli.options import add_figure_out, add_run_options, config_from_args, figure_path
 from deepfit.errors import ConfigError
-from deepfit.optim import ScheduleWithMomentum
-from deepfit.report import plot_series
-from deepfit.run.setup import load_splits, run_lr, run_schedule, schedule_length
 
 console = Console()
 
@@ -33,6 +30,10 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_schedule_plot(args: argparse.Namespace) -> int:
+    from deepfit.optim import ScheduleWithMomentum
+    from deepfit.report import plot_series
+    from deepfit.run.setup import load_splits, run_lr, run_schedule, schedule_length
+
     cfg = config_from_args(args)
     figure = figure_path(args.figure_dir, "schedule.png")
     if args.steps_per_epoch is not None and args.steps_per_epoch < 1:

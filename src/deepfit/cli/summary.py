@@ -8,10 +8,7 @@ from rich.console import Console
 
 from deepfit.cli.options import add_run_options, config_from_args
 from deepfit.errors import ConfigError
-from deepfit.nn import load_model
 from deepfit.presets import DEFAULT_TRAIN_PRESET
-from deepfit.report.summary import print_summary, summarize
-from deepfit.run import build_member, existing_run_dir, load_splits, model_spec
 
 console = Console()
 
@@ -27,6 +24,10 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_summary(args: argparse.Namespace) -> int:
+    from deepfit.nn import load_model
+    from deepfit.report.summary import print_summary, summarize
+    from deepfit.run import build_member, existing_run_dir, load_splits, model_spec
+
     if args.run_dir is not None:
         if args.config or args.preset or args.overrides:
             raise ConfigError("summary: give a run directory or --config/--preset/--set, not both")

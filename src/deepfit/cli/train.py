@@ -6,29 +6,25 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
-import torch
 from rich.console import Console
-from rich.table import Table
 
 from deepfit.atomic import atomic_path, write_text_atomic
 from deepfit.cli.options import add_run_options, config_from_args
-from deepfit.data.splits import as_float_inputs
-from deepfit.diagnose.doctor import run_diagnosed
-from deepfit.diagnose.rules import Finding
 from deepfit.errors import ConfigError, DataError, OutputError, ShapeError
-from deepfit.nn import load_model
 from deepfit.presets import DEFAULT_TRAIN_PRESET
-from deepfit.report.run_report import write_run_report
-from deepfit.report.summary import SummaryAtStart
-from deepfit.run import RunResult, load_run_config, load_splits, resolve_device, run_training
-from deepfit.run.rundir import RunInterrupted
-from deepfit.run.tracking import log_report_files
-from deepfit.train import Trainer, objective_for
-from deepfit.train.checkpoint import checkpoint_epoch
-from deepfit.train.distributed import launched_rank
 
+if TYPE_CHECKING:
+    import numpy as np
+    import torch
+    from rich.table import Table
+
+    from deepfit.diagnose.rules import Finding
+    from deepfit.run import RunResult
+    from deepfit.train import Trainer
+
+# torch, numpy and the layers below are imported inside the commands, so that parsing stays instant
 console = Console()
 
 
@@ -66,6 +62,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
 
 def cmd_train(args: argparse.Namespace) -> int:
     """Train, resume or diagnose a run; Ctrl-C ends it with the command that continues it (exit 130)."""
+    from deepfit.run.rundir import RunInterrupted
+
     try:
         return _train(args)
     except RunInterrupted as exc:
@@ -74,6 +72,12 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def _train(args: argparse.Namespace) -> int:
+    from deepfit.diagnose.doctor import run_diagnosed
+    from deepfit.report.summary import SummaryAtStart
+    from deepfit.run import load_run_config, run_training
+    from deepfit.train.checkpoint import checkpoint_epoch
+    from deepfit.train.distributed import launched_rank
+
     if args.resume:
         if args.config or args.overrides or args.preset:
             raise ConfigError("--resume continues a run with its own config.toml; drop --config, --preset and --set")
@@ -125,6 +129,9 @@ def report_run(result: RunResult) -> int:
     Exit status 0, or 1 when the run diverged (its directory is written all the same, with the weights
     of the last finite epoch). The other ranks of a data-parallel run print nothing.
     """
+    from deepfit.report.run_report import write_run_report
+    from deepfit.run.tracking import log_report_files
+
     if not result.main:
         return 1 if "diverged" in result.metrics else 0
     report = write_run_report(result.run_dir)
@@ -156,6 +163,10 @@ def early_stopping_line(es: dict, epochs: int) -> str:
 
 
 def _load(run_dir: str, device: str) -> tuple[Trainer, dict]:
+    from deepfit.nn import load_model
+    from deepfit.run import load_run_config, resolve_device
+    from deepfit.train import Trainer, objective_for
+
     cfg = load_run_config(run_dir)
     model, spec, meta, extra = load_model(run_dir)
     trainer = Trainer(
@@ -168,6 +179,8 @@ def _load(run_dir: str, device: str) -> tuple[Trainer, dict]:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
+    from deepfit.run import load_splits
+
     trainer, ctx = _load(args.run_dir, args.device)
     data = getattr(load_splits(ctx["cfg"]), args.split)
     if data is None:
@@ -178,6 +191,10 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
+    import torch
+
+    from deepfit.data.splits import as_float_inputs
+
     trainer, ctx = _load(args.run_dir, args.device)
     x = _read_inputs(Path(args.input))
     shape = tuple(ctx["spec"].input_shape)
@@ -215,6 +232,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
 def prediction_table(probs: torch.Tensor, names: list[str] | None, task: str) -> Table:
     """One row per sample: the predicted class, then each class's probability under a column named after it
     (`class k` when the data had no names); a binary run shows p(class 1), a regression run its value."""
+    from rich.table import Table
+
     table = Table(box=None, show_edge=False, pad_edge=False)
     if task == "regression":
         table.add_column("prediction", justify="right")
@@ -236,6 +255,8 @@ def prediction_table(probs: torch.Tensor, names: list[str] | None, task: str) ->
 
 def _read_inputs(path: Path) -> np.ndarray:
     """The samples of an .npz archive (array `x`, `x_test` or `X`) or an .npy array, read without pickle."""
+    import numpy as np
+
     if not path.is_file():
         raise DataError(f"{path}: input file not found")
     try:
@@ -256,6 +277,8 @@ def _read_inputs(path: Path) -> np.ndarray:
 
 def _write_predictions(output: str, arrays: dict[str, np.ndarray]) -> Path:
     """Write `arrays` to `output` atomically, named as np.savez names it (`.npz` added); returns the path."""
+    import numpy as np
+
     path = Path(output)
     if path.is_dir():
         raise OutputError(f"--output {output}: is a directory; expected a file name such as {path / 'predictions.npz'}")
