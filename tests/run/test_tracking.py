@@ -7,8 +7,12 @@ from mlflow.tracking import MlflowClient
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from deepfit.cli.main import main
+from deepfit.config import load_config
+from deepfit.diagnose.stats import DoctorProbe
 from deepfit.errors import ConfigError
-from deepfit.run.tracking import flat_config, mlflow_uri
+from deepfit.run.tracking import flat_config, mlflow_uri, tracking_callbacks
+from deepfit.train import EarlyStopping, MLflow
+from deepfit.train.callbacks import ProbedTensorBoard, TensorBoard
 
 
 def test_train_with_tensorboard_and_mlflow_writes_events_equal_to_history_and_an_mlflow_run(tmp_path, blobs_npz):
@@ -52,3 +56,14 @@ def test_mlflow_true_is_mlruns_in_the_current_directory_and_a_uri_stays(tmp_path
 def test_flat_config_joins_nested_keys_with_dots():
     assert flat_config({"train": {"epochs": 3, "early_stopping": {"patience": 2}}, "name": "x", "empty": {}}) == {
         "train.epochs": 3, "train.early_stopping.patience": 2, "name": "x", "empty": {}}
+
+
+def test_tensorboard_records_gradient_norms_only_when_the_run_probes_anyway(tmp_path):
+    cfg = load_config(None, ["train.tensorboard=true", f"train.mlflow={json.dumps(str(tmp_path / 'ml'))}"])
+    (plain, tracker) = tracking_callbacks(cfg, tmp_path / "run", [EarlyStopping()])
+    assert type(plain) is TensorBoard and plain.log_dir == tmp_path / "run" / "tensorboard"
+    assert isinstance(tracker, MLflow) and tracker.run_name == "run"
+    assert tracker.params["train.tensorboard"] is True and tracker.tracking_uri == (tmp_path / "ml").as_uri()
+    (probed, _) = tracking_callbacks(cfg, tmp_path / "run", [DoctorProbe()])
+    assert type(probed) is ProbedTensorBoard
+    assert tracking_callbacks(load_config(None, []), tmp_path / "run") == []
