@@ -2,12 +2,9 @@
 
 import pytest
 from rich.console import Console
-from tests.conftest import make_blobs
 
-from deepfit.data import from_arrays
 from deepfit.nn import ModelSpec, build_model
-from deepfit.report.summary import SummaryAtStart, summarize, summary_table
-from deepfit.train import Trainer, UpdateRule, objective_for
+from deepfit.report.summary import summarize, summary_table
 from deepfit.transfer import freeze
 
 
@@ -58,20 +55,3 @@ def test_table_shows_each_layer_and_the_totals(width):
     text = console.export_text()
     assert "hidden2.linear" in text and "(batch, 100)" in text
     assert "266,610" in text and "235,500" in text  # the total and hidden1's linear layer
-
-
-def test_summary_at_start_prints_once_and_keeps_the_text_without_touching_the_model():
-    x, y = make_blobs(200)
-    data = from_arrays(x, y, valid=0)
-    model = build_model(ModelSpec((12,), 3, hidden=[8]))
-    printed = Console(record=True, width=100)
-    start = SummaryAtStart(printed, title="blobs")
-    trainer = Trainer(model, objective_for("auto", "multiclass"), UpdateRule("sgd", {"lr": 0.1}), engine="eager",
-                      callbacks=[start])
-    trainer.fit(data.train, epochs=1)
-    trainer.fit(data.train, epochs=2)  # a second fit (a staged run's next stage) prints nothing more
-    shown = printed.export_text()
-    assert shown.count("total params: 131  trainable: 131  frozen: 0") == 1
-    assert start.text.splitlines()[0].strip() == "blobs"
-    assert "hidden1.linear" in start.text and "(batch, 8)" in start.text and "\x1b" not in start.text
-    assert model.training  # the copy was summarised in evaluation mode, not the model

@@ -72,8 +72,8 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def _train(args: argparse.Namespace) -> int:
+    from deepfit.cli.run_summary import SummaryAtStart
     from deepfit.diagnose.doctor import run_diagnosed
-    from deepfit.report.summary import SummaryAtStart
     from deepfit.run import load_run_config, run_training
     from deepfit.train.checkpoint import checkpoint_epoch
     from deepfit.train.distributed import launched_rank

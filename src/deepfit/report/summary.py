@@ -6,16 +6,14 @@ rich table. torch and torchinfo are imported only when a summary is made, so `de
 
 from __future__ import annotations
 
-import copy
 import io
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.table import Table
 
 from deepfit.errors import MissingDependencyError
-from deepfit.train.callbacks.base import Callback, Logs
 
 if TYPE_CHECKING:
     from torch import nn
@@ -123,23 +121,3 @@ def summary_text(summary: ModelSummary, *, title: str | None = None, width: int 
     console = Console(file=io.StringIO(), width=width, color_system=None, record=True)
     print_summary(console, summary, title=title)
     return console.export_text()
-
-
-class SummaryAtStart(Callback):
-    """Summarise the model when fitting first begins: print it on `console` (None: print nothing, as under
-    `--quiet`) and keep its text in `text`, for the run directory's `summary.txt`.
-
-    The summary runs on a copy of the model, on the CPU, so the training model and its device are untouched.
-    """
-
-    def __init__(self, console: Console | None, *, title: str | None = None) -> None:
-        self.console, self.title = console, title
-        self.text: str | None = None
-
-    def on_fit_begin(self, view: Any, logs: Logs) -> None:
-        if self.text is not None:  # a staged run fits more than once: the first stage's summary stands
-            return
-        summary = summarize(copy.deepcopy(view.model), tuple(logs["input_shape"]))
-        self.text = summary_text(summary, title=self.title)
-        if self.console is not None:
-            print_summary(self.console, summary, title=self.title)
