@@ -278,6 +278,11 @@ class TrainConfig(_Section):
     drop_last: bool = Field(False, description="leave out each epoch's short last batch instead of padding it")
     probe_every: int = Field(100, ge=1, description="steps between probe events (gradient-norm probes, the doctor)")
     diagnose: bool = Field(False, description="attach the training doctor (docs/doctor.md) to the run")
+    tensorboard: bool = Field(False, description="write TensorBoard event files into <run>/tensorboard/")
+    mlflow: bool | str = Field(
+        False, description="log params, metrics and the run directory to MLflow: true for a local mlruns/ file "
+        "store in the current directory, or a tracking URI or directory"
+    )
 
     @field_validator("threads", mode="before")
     @classmethod

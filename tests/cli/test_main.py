@@ -1,10 +1,17 @@
+import argparse
 import json
 import re
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 
-from deepfit.cli.main import main
+from deepfit.cli import doctor, pretrain
+from deepfit.cli.main import build_parser, main
+from deepfit.diagnose.doctor import DEFAULT_STEPS
+from deepfit.pretrain import PRETRAINERS
+from deepfit.run.export import EXPORT_FORMATS
 
 
 def _run(capsys, *argv):
@@ -213,3 +220,36 @@ def test_a_diverging_run_stops_says_so_and_writes_strict_json_and_finite_weights
     metrics = json.loads((run / "metrics.json").read_text(), parse_constant=refuse)
     assert metrics["stopped"] == "diverged" and metrics["diverged"]["epoch"] == 1 and metrics["epochs"] == 1
     assert all(np.isfinite(w).all() for w in load_file(run / "model.safetensors").values())
+
+
+_HEAVY = ("torch", "numpy", "matplotlib", "rich.progress", "onnx", "mlflow", "tensorboard", "pydantic")
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["train", "--help"], ["train", "--epochs", "x"], ["study", "--help"]])
+def test_help_and_argument_errors_import_nothing_heavy(argv):
+    """Parsing answers before torch or any other heavy module is imported (the commands import them)."""
+    code = ("import sys\nfrom deepfit.cli.main import main\ntry:\n    main(sys.argv[1:])\nexcept SystemExit:\n"
+            f"    pass\nprint([m for m in {_HEAVY!r} if m in sys.modules])")
+    done = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True, timeout=60)
+    assert done.stdout.strip().splitlines()[-1] == "[]", done.stdout + done.stderr
+
+
+def _subcommands() -> dict[str, argparse.ArgumentParser]:
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    return dict(sub.choices)
+
+
+def test_out_help_says_where_each_command_writes():
+    helps = {name: next(a.help for a in p._actions if "--out" in a.option_strings)
+             for name, p in _subcommands().items() if any("--out" in a.option_strings for a in p._actions)}
+    assert "default studies/" in helps["study"] and "runs/" not in helps["study"]
+    assert "default studies/" in helps["sweep"]
+    assert "default runs/" in helps["train"]
+
+
+def test_help_texts_stated_for_speed_match_their_registries():
+    """Help that lists names or a default without importing their module says what the module says."""
+    assert tuple(PRETRAINERS.names()) == pretrain.METHODS
+    assert doctor._STEPS == DEFAULT_STEPS
+    export_help = _subcommands()["export"].format_help()
+    assert all(name in export_help for name in EXPORT_FORMATS.names())

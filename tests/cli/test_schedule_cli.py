@@ -69,6 +69,21 @@ def test_schedule_plot_counts_steps_from_the_data(tmp_path, capsys, blobs_npz):
     assert (tmp_path / "schedule.png").is_file() and not (tmp_path / "schedule_momentum.png").exists()
 
 
+def test_schedule_plot_counts_epochs_in_words_under_interval_epoch(tmp_path, capsys):
+    code, text, _ = _run(capsys, "schedule", "plot", "--steps-per-epoch", "10", "--epochs", "60", "--out",
+                         str(tmp_path), "--set", "schedule.name=exponential", "--set", "schedule.interval=epoch")
+    assert code == 0
+    assert "over 60 epochs: " in text and "(0-based)" not in text
+
+
+def test_one_cycle_without_max_lr_asks_for_the_field(tmp_path, capsys):
+    code, _, err = _run(capsys, "schedule", "plot", "--steps-per-epoch", "10", "--out", str(tmp_path),
+                        "--preset", "reference", "--set", "schedule.name=one_cycle")
+    assert code == 2
+    assert "schedule 'one_cycle' needs schedule.max_lr (max_lr, the peak learning rate" in err
+    assert "keyword-only" not in err and len(err.strip().splitlines()) <= 2
+
+
 def test_schedule_plot_refuses_performance_scheduling(tmp_path, capsys):
     code, _, err = _run(
         capsys,

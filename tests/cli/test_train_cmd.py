@@ -5,10 +5,14 @@ import csv
 import json
 import shlex
 
+import numpy as np
 import pytest
+import torch
+from rich.console import Console
 
 import deepfit.run.training
 from deepfit.cli.main import main
+from deepfit.cli.train import prediction_table
 from deepfit.train import Callback
 from deepfit.train.checkpoint import checkpoint_epoch
 
@@ -105,3 +109,45 @@ def test_a_run_that_is_not_stopped_early_says_nothing_of_it(tmp_path, capsys, bl
     (run,) = (tmp_path / "runs").iterdir()
     assert code == 0 and "early stopping" not in out
     assert "early_stopping" not in json.loads((run / "metrics.json").read_text())
+
+
+def test_train_prints_the_model_summary_first_and_saves_it_unless_quiet(tmp_path, capsys, blobs_npz):
+    common = ["train", "--data", str(blobs_npz), "--epochs", "1", "--set", "model.hidden=[8]"]
+    assert main([*common, "--out", str(tmp_path / "loud")]) == 0
+    out = capsys.readouterr().out
+    assert out.index("total params: 131  trainable: 131  frozen: 0") < out.index("run directory:")
+    (run,) = (tmp_path / "loud").iterdir()
+    assert "total params: 131  trainable: 131  frozen: 0" in (run / "summary.txt").read_text()
+
+    assert main([*common, "--out", str(tmp_path / "quiet"), "--quiet"]) == 0
+    assert "total params" not in capsys.readouterr().out
+    (run,) = (tmp_path / "quiet").iterdir()
+    assert "hidden1.linear" in (run / "summary.txt").read_text()
+
+
+def test_predict_prints_a_column_per_class_under_its_name(tmp_path, capsys, blobs_npz):
+    assert main(["train", "--data", str(blobs_npz), "--out", str(tmp_path / "runs"), "--epochs", "2", "--quiet",
+                 "--set", "model.hidden=[8]"]) == 0
+    (run,) = (tmp_path / "runs").iterdir()
+    capsys.readouterr()
+    np.savez(tmp_path / "in.npz", x=np.load(blobs_npz)["x_test"][:3])
+    assert main(["predict", str(run), "--input", str(tmp_path / "in.npz")]) == 0
+    header, *rows = [line.split() for line in capsys.readouterr().out.strip().splitlines()]
+    assert header == ["predicted", "class", "0", "class", "1", "class", "2"]
+    assert len(rows) == 3
+    for row in rows:  # "class k" then three probabilities, the largest in column k
+        probs = [float(p) for p in row[2:]]
+        assert row[0] == "class" and int(row[1]) == probs.index(max(probs)) and abs(sum(probs) - 1) < 0.01
+
+
+def test_prediction_table_names_classes_and_the_binary_columns():
+    def text(table):
+        console = Console(record=True, width=100)
+        console.print(table)
+        return console.export_text().split()
+
+    assert text(prediction_table(torch.tensor([[0.1, 0.9]]), ["cat", "dog"], "multiclass")) == [
+        "predicted", "cat", "dog", "dog", "0.100", "0.900"]
+    binary = prediction_table(torch.tensor([0.2]), ["no", "yes"], "binary")
+    assert text(binary) == ["predicted", "p(yes)", "no", "0.200"]
+    assert text(prediction_table(torch.tensor([[3.25]]), None, "regression")) == ["prediction", "3.25"]

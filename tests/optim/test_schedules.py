@@ -130,7 +130,10 @@ def test_every_schedule_is_positive_during_the_run_and_finite_after(name):
     [
         ("cosin", {}, "did you mean 'cosine'"),
         ("power", {"s": 0}, "'power': s must be > 0, got 0"),
-        ("power", {}, "missing 1 required keyword-only argument: 's'"),
+        ("power", {}, r"schedule 'power' needs schedule\.s \(s, the steps after which"),
+        ("one_cycle", {}, r"schedule 'one_cycle' needs schedule\.max_lr \(max_lr, the peak learning rate: about "
+                          r"10x optimizer\.lr.*--set schedule\.max_lr=VALUE"),
+        ("piecewise", {"values": [1]}, r"'piecewise' needs schedule\.boundaries \(boundaries, the steps"),
         ("exponential", {}, "needs the run length total_steps"),
         ("piecewise", {"boundaries": [10, 5], "values": [1, 2, 3]}, "boundaries must be >= 0 and strictly increasing"),
         ("piecewise", {"boundaries": [10], "values": [1, 2, 3]}, r"values needs len\(boundaries\) \+ 1 = 2 entries"),

@@ -1,5 +1,7 @@
 """The exported file reproduces `deepfit predict`: scaling, standardisation and batch norm folded, dropout off."""
 
+import json
+import shutil
 import warnings
 from pathlib import Path
 
@@ -134,3 +136,27 @@ def test_uint8_inputs_are_scaled_by_1_over_255_before_standardising(runs):
         torch.testing.assert_close(
             as_uint8(torch.from_numpy(x)), as_float(torch.from_numpy(x.astype(np.float32) / 255)), atol=1e-6, rtol=0
         )
+
+
+def test_the_run_records_its_input_dtype_and_export_takes_it_by_default(runs, tmp_path, capsys):
+    pixels, blobs = runs["pixels"][0], runs["blobs"][0]
+    assert json.loads((pixels / "model.json").read_text())["input_dtype"] == "uint8"
+    assert json.loads((blobs / "model.json").read_text())["input_dtype"] == "float32"
+    assert inference_model(pixels).input_dtype == "uint8" and inference_model(blobs).input_dtype == "float32"
+    assert main(["export", str(pixels), "--format", "torchscript", "--out", str(tmp_path / "p.pt")]) == 0
+    assert "torchscript, uint8 inputs" in capsys.readouterr().out
+    x = runs["pixels"][1]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        module = torch.jit.load(str(tmp_path / "p.pt"))
+    torch.testing.assert_close(module(torch.from_numpy(x)), inference_model(pixels, input_dtype="uint8")(
+        torch.from_numpy(x)))
+
+
+def test_a_run_saved_before_the_dtype_was_recorded_exports_float32_inputs(runs, tmp_path):
+    old = tmp_path / "old"
+    shutil.copytree(runs["pixels"][0], old)
+    meta = json.loads((old / "model.json").read_text())
+    del meta["input_dtype"]
+    (old / "model.json").write_text(json.dumps(meta))
+    assert inference_model(old).input_dtype == "float32"

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
-from rich.table import Table
 
 from deepfit.errors import ConfigError
-from deepfit.report.compare import labels, metric_rows, read_run, write_comparison
-from deepfit.report.tables import format_cell
-from deepfit.run import create_run_dir, existing_run_dir
+
+if TYPE_CHECKING:
+    from rich.table import Table
 
 console = Console()
 _HEADERS = {"best_epoch": "best", "fit_time_s": "time (s)"}
@@ -25,6 +25,9 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
+    from deepfit.report.compare import labels, metric_rows, read_run, write_comparison
+    from deepfit.run import create_run_dir, existing_run_dir
+
     if len(args.run_dirs) < 2:
         raise ConfigError(f"compare: expected two or more run directories, got {len(args.run_dirs)}")
     dirs = [existing_run_dir(d) for d in args.run_dirs]
@@ -42,6 +45,10 @@ def cmd_compare(args: argparse.Namespace) -> int:
 def _metrics_table(rows: list[dict]) -> Table:
     """Final metrics, one numbered row per run (the lines above it name them, so the table fits 80 columns); the best
     valid accuracy in bold."""
+    from rich.table import Table
+
+    from deepfit.report.tables import format_cell
+
     columns = [c for c in dict.fromkeys(k for row in rows for k in row) if c != "run"]
     table = Table(title="final metrics")
     table.add_column("#", justify="right", no_wrap=True)

@@ -5,21 +5,21 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import tomli_w
 from rich.console import Console
 from rich.markup import escape
 
 from deepfit.atomic import write_text_atomic
 from deepfit.cli.options import add_run_options, config_from_args
-from deepfit.config import apply_overrides, config_from_dict, parse_override, read_toml, to_toml
-from deepfit.diagnose.doctor import DEFAULT_STEPS, Diagnosis, doctor_run, fix_run
 from deepfit.errors import ConfigError
 from deepfit.presets import DEFAULT_TRAIN_PRESET
-from deepfit.report.doctor import write_doctor_report
-from deepfit.run import create_run_dir, existing_run_dir, write_json
+
+if TYPE_CHECKING:
+    from deepfit.diagnose.doctor import Diagnosis
 
 console = Console()
+_STEPS = 300  # diagnose.doctor.DEFAULT_STEPS, stated here so that parsing imports no torch (a test checks both)
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
@@ -33,8 +33,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("run_dir", nargs="?", metavar="RUN_DIR",
                    help="show the diagnosis of a run trained with --diagnose instead of running the doctor")
     add_run_options(p)
-    p.add_argument("--steps", type=int, default=DEFAULT_STEPS, help=f"training steps, rounded up to whole epochs "
-                   f"(default {DEFAULT_STEPS})")
+    p.add_argument("--steps", type=int, default=_STEPS, help=f"training steps, rounded up to whole epochs "
+                   f"(default {_STEPS})")
     p.add_argument("--fix", action="store_true", help="apply the top finding's first remedy, run again, compare")
     p.add_argument("--apply", metavar="FILE.toml", help="write the top finding's first remedy into this config "
                    "file (created if missing; comments are lost)")
@@ -42,6 +42,11 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
+    from deepfit.config import to_toml
+    from deepfit.diagnose.doctor import doctor_run, fix_run
+    from deepfit.report.doctor import write_doctor_report
+    from deepfit.run import create_run_dir, write_json
+
     if args.run_dir is not None:
         return show_run(Path(args.run_dir))
     cfg = config_from_args(args, default_preset=DEFAULT_TRAIN_PRESET)
@@ -73,6 +78,8 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 
 def show_run(run_dir: Path) -> int:
     """Print the diagnosis a run trained with `--diagnose` wrote (`diagnosis.json`)."""
+    from deepfit.run import existing_run_dir
+
     existing_run_dir(run_dir)
     path = run_dir / "diagnosis.json"
     if not path.is_file():
@@ -106,6 +113,10 @@ def _print(findings: list[dict], title: str) -> None:
 
 def apply_remedy(path: str | Path, remedy: list[str]) -> None:
     """Write the `--set` overrides of `remedy` into the TOML file at `path` (created if missing)."""
+    import tomli_w
+
+    from deepfit.config import apply_overrides, config_from_dict, parse_override, read_toml
+
     path = Path(path)
     data = apply_overrides(read_toml(path) if path.exists() else {}, [parse_override(o) for o in remedy])
     config_from_dict(data, source=str(path))

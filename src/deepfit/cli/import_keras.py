@@ -6,8 +6,6 @@ import argparse
 
 from rich.console import Console
 
-from deepfit.run.keras_import import import_keras
-
 console = Console()
 
 
@@ -25,6 +23,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_import_keras(args: argparse.Namespace) -> int:
+    from deepfit.run.keras_import import import_keras
+
     run_dir, converted = import_keras(args.file, out=args.out, name=args.name)
     spec = converted.spec
     widths = " -> ".join(str(w) for w in [spec.in_features, *spec.hidden, spec.num_outputs])

@@ -7,20 +7,11 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
-import tomli_w
 from rich.console import Console
 
 from deepfit.atomic import write_text_atomic
 from deepfit.cli.options import add_figure_out, add_run_options, config_from_args, figure_path
-from deepfit.config import config_from_dict, read_toml
-from deepfit.diagnose import find_lr
 from deepfit.errors import ConfigError
-from deepfit.optim import SCHEDULES
-from deepfit.report.lr_finder import FILE as LR_FIND_FILE
-from deepfit.report.lr_finder import plot_lr_finder
-from deepfit.report.run_report import write_run_report
-from deepfit.run import build_member, build_trainer, load_splits, model_spec, resolve_device, write_json
-from deepfit.run.threads import use_threads
 
 console = Console()
 
@@ -46,6 +37,13 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_lr_find(args: argparse.Namespace) -> int:
+    from deepfit.diagnose import find_lr
+    from deepfit.report.lr_finder import FILE as LR_FIND_FILE
+    from deepfit.report.lr_finder import plot_lr_finder
+    from deepfit.report.run_report import write_run_report
+    from deepfit.run import build_member, build_trainer, load_splits, model_spec, resolve_device, write_json
+    from deepfit.run.threads import use_threads
+
     cfg = config_from_args(args)
     figure = figure_path(args.figure_dir, "lr_find.png")
     use_threads(cfg.train.threads)
@@ -84,6 +82,11 @@ def apply_lr_to_config(path: str | Path, lr: float) -> str:
     Usually that is `optimizer.lr`. Under 1cycle the finder picks the peak, so it becomes `schedule.max_lr`
     (and `optimizer.lr`, the start, is lowered to max_lr / 10 if it was above the new peak, as Géron starts).
     """
+    import tomli_w
+
+    from deepfit.config import config_from_dict, read_toml
+    from deepfit.optim import SCHEDULES
+
     path = Path(path)
     data: dict[str, Any] = read_toml(path) if path.exists() else {}
     optimizer, schedule = data.setdefault("optimizer", {}), data.get("schedule", {})

@@ -5,16 +5,25 @@ from __future__ import annotations
 import argparse
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from deepfit.config import RunConfig, load_config, merge_layer
-from deepfit.data import DATASETS
 from deepfit.errors import ConfigError, DataError, OutputError
 from deepfit.presets import PRESETS
 
+if TYPE_CHECKING:
+    from deepfit.config import RunConfig
 
-def add_run_options(p: argparse.ArgumentParser) -> None:
-    """Config, data, subset, device, seed and output options: one vocabulary for every command that trains."""
+# The modules behind these options (config, data: torch) are imported by the functions that use them, when a
+# command runs, so that `deepfit --help` and a mistyped option answer at once.
+
+
+def add_run_options(p: argparse.ArgumentParser, *,
+                    out_help: str = "parent directory of run directories (default runs/)"
+                    ) -> None:
+    """Config, data, subset, device, seed and output options: one vocabulary for every command that trains.
+
+    `out_help` is the help of `--out`, for commands whose output is not a run directory under runs/.
+    """
     g = p.add_argument_group("run options")
     g.add_argument("--config", metavar="FILE", help="TOML config file (see configs/)")
     g.add_argument(
@@ -39,7 +48,7 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
         help="dataset: a name (fashion_mnist), an .npz or .csv file, or a directory of IDX files",
     )
     g.add_argument("--data-dir", metavar="DIR", help="directory holding Fashion-MNIST's four IDX files")
-    g.add_argument("--out", metavar="DIR", help="parent directory of run directories (default runs/)")
+    g.add_argument("--out", metavar="DIR", help=out_help)
     g.add_argument("--name", help="run name")
     g.add_argument("--device", help="auto, cpu, cuda or cuda:N")
     g.add_argument("--seed", type=int, help="random seed")
@@ -84,6 +93,8 @@ def data_overrides(value: str) -> list[str]:
         DataError: VALUE looks like a path (a separator or an extension) but does not exist, or is a file of
             another type than .npz or .csv. Other unknown names are the registry's `ConfigError`.
     """
+    from deepfit.data import DATASETS
+
     path = Path(value)
     if path.suffix in (".npz", ".csv"):
         return [f"data.name={path.suffix[1:]}", f"data.path={_quote(value)}"]
@@ -112,6 +123,8 @@ def config_from_args(
 
     The preset is `--preset`, else `default_preset` when no `--config` is given.
     """
+    from deepfit.config import load_config, merge_layer
+
     preset = args.preset or (default_preset if args.config is None else None)
     if preset is not None:
         try:

@@ -7,7 +7,8 @@ import argparse
 from rich.console import Console
 
 from deepfit.cli.options import add_run_options, config_from_args
-from deepfit.pretrain import PRETRAINERS, run_pretraining
+
+METHODS = ("autoencoder", "gan", "rbm", "siamese")  # PRETRAINERS.names(), stated: parsing imports no torch
 
 console = Console()
 
@@ -20,7 +21,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
         "or a siamese encoder on labelled pairs. --epochs is per layer (gan, siamese: for all layers at once); "
         "--out is the parent of the directory written (printed).",
     )
-    p.add_argument("method", help=", ".join(PRETRAINERS.names()))
+    p.add_argument("method", help=", ".join(METHODS))
     p.add_argument("--layers", metavar="N,N,...", help="hidden layer sizes, e.g. 300,100 (model.hidden)")
     p.add_argument("--noise", choices=["none", "gaussian", "dropout"], help="autoencoder: input corruption")
     p.add_argument("--noise-level", type=float, help="autoencoder: noise std or dropout rate")
@@ -34,6 +35,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_pretrain(args: argparse.Namespace) -> int:
+    from deepfit.pretrain import PRETRAINERS, run_pretraining
+
     method = PRETRAINERS.canonical(args.method)
     # an RBM reads [0, 1] inputs with sigmoid units; the user's --config/--set still override these
     base = {"name": f"pretrain-{method}", "train": {"early_stopping": False}}

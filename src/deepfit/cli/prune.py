@@ -6,9 +6,6 @@ import argparse
 
 from rich.console import Console
 
-from deepfit.report import markdown_table
-from deepfit.run.prune import prune_run
-
 console = Console()
 
 
@@ -24,6 +21,9 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_prune(args: argparse.Namespace) -> int:
+    from deepfit.report import markdown_table
+    from deepfit.run.prune import prune_run
+
     res = prune_run(
         args.run_dir,
         sparsity=args.sparsity,

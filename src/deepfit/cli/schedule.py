@@ -8,9 +8,6 @@ from rich.console import Console
 
 from deepfit.cli.options import add_figure_out, add_run_options, config_from_args, figure_path
 from deepfit.errors import ConfigError
-from deepfit.optim import ScheduleWithMomentum
-from deepfit.report import plot_series
-from deepfit.run.setup import load_splits, run_lr, run_schedule, schedule_length
 
 console = Console()
 
@@ -33,6 +30,10 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_schedule_plot(args: argparse.Namespace) -> int:
+    from deepfit.optim import ScheduleWithMomentum
+    from deepfit.report import plot_series
+    from deepfit.run.setup import load_splits, run_lr, run_schedule, schedule_length
+
     cfg = config_from_args(args)
     figure = figure_path(args.figure_dir, "schedule.png")
     if args.steps_per_epoch is not None and args.steps_per_epoch < 1:
@@ -49,11 +50,11 @@ def cmd_schedule_plot(args: argparse.Namespace) -> int:
     lr0 = run_lr(cfg)
     xs = list(range(total))
     lrs = [schedule(t) for t in xs] if schedule is not None else [lr0] * total
-    unit = "optimizer step" if cfg.schedule.interval == "step" else "epoch (0-based)"
+    per_step = cfg.schedule.interval == "step"
+    unit = "optimizer step" if per_step else "epoch (0-based)"  # the x axis
+    counted = f"{total} optimizer step{'s' * (total != 1)}" if per_step else f"{total} epoch{'s' * (total != 1)}"
     plot_series(xs, {"lr": lrs}, figure, xlabel=unit, ylabel="learning rate", title=f"schedule {name!r}")
-    console.print(
-        f"lr {lrs[0]:.3g} -> max {max(lrs):.3g} -> {lrs[-1]:.3g} over {total} {unit}s: {figure}", highlight=False
-    )
+    console.print(f"lr {lrs[0]:.3g} -> max {max(lrs):.3g} -> {lrs[-1]:.3g} over {counted}: {figure}", highlight=False)
     if isinstance(schedule, ScheduleWithMomentum):
         moms = [schedule.momentum(t) for t in xs]
         mom_figure = figure.with_name("schedule_momentum.png")

@@ -7,20 +7,16 @@ from __future__ import annotations
 import argparse
 import dataclasses
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 
 from deepfit.atomic import write_text_atomic
 from deepfit.cli.options import add_run_options, config_from_args, data_overrides
-from deepfit.config import apply_overrides, parse_override
 from deepfit.errors import ConfigError
-from deepfit.report.tables import rich_table
-from deepfit.studies import STUDIES, StudyResult, run_study
-from deepfit.studies.collection import chapter_order, run_all, studies_markdown
-from deepfit.studies.runner import stacked_rows, summary_rows
-from deepfit.studies.stats import CI_MEANING
-from deepfit.studies.verdicts import HEADER, INCONCLUSIVE, REFUTED, SUPPORTED, pair_rows, verdict_rows
+
+if TYPE_CHECKING:
+    from deepfit.studies import StudyResult
 
 console = Console()
 
@@ -36,11 +32,14 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--only", help="all: comma-separated studies to run (default: every study)")
     p.add_argument("--engine", choices=["grouped", "sequential"], default="grouped",
                    help="train compatible runs at once as members of one group (default), or one at a time")
-    add_run_options(p)
+    add_run_options(p, out_help="parent directory of study directories (default studies/); for `study docs`, the "
+                    "folder studies.md is written into (default docs/)")
     p.set_defaults(func=cmd_study)
 
 
 def cmd_study(args: argparse.Namespace) -> int:
+    from deepfit.studies import STUDIES, run_study
+
     if args.study == "docs":
         return _docs(args)
     if args.dirs:
@@ -78,6 +77,11 @@ def cmd_study(args: argparse.Namespace) -> int:
 def print_results(res: StudyResult, console: Console) -> None:
     """The results table, with what its brackets mean said once under it, then the verdicts and each
     ordering's pairs, as rich tables."""
+    from deepfit.report.tables import rich_table
+    from deepfit.studies.runner import stacked_rows, summary_rows
+    from deepfit.studies.stats import CI_MEANING
+    from deepfit.studies.verdicts import HEADER, INCONCLUSIVE, REFUTED, SUPPORTED, pair_rows, verdict_rows
+
     rows = stacked_rows(summary_rows(res))
     kind, name = res.study.kind, res.study.name
     console.print(rich_table(rows, title=f"{kind if name == kind else f'{kind} {name}'}: results",
@@ -93,6 +97,9 @@ def print_results(res: StudyResult, console: Console) -> None:
 
 def _all(args: argparse.Namespace) -> int:
     """Every study (or `--only`'s) into one directory, then its index; exit 1 if any study failed."""
+    from deepfit.studies import STUDIES, run_study
+    from deepfit.studies.collection import chapter_order, run_all
+
     if args.variants:
         raise ConfigError("--variants names one study's variants; with `study all` use --only to choose studies")
     names = chapter_order(STUDIES.names())
@@ -122,6 +129,8 @@ def _all(args: argparse.Namespace) -> int:
 
 def _docs(args: argparse.Namespace) -> int:
     """docs/studies.md (or `<--out>/studies.md`) regenerated from the study directories under DIR..."""
+    from deepfit.studies.collection import studies_markdown
+
     roots = [Path(d) for d in (args.dirs or ["docs/studies"])]
     missing = [str(r) for r in roots if not r.is_dir()]
     if missing:
@@ -137,6 +146,8 @@ def _docs(args: argparse.Namespace) -> int:
 
 def _user_dict(args: argparse.Namespace) -> dict[str, Any]:
     """The dedicated flags as a nested dict (the study's own settings sit below them)."""
+    from deepfit.config import apply_overrides, parse_override
+
     pairs = {
         "train.epochs": args.epochs,
         "train.batch_size": args.batch_size,

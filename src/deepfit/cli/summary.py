@@ -8,10 +8,7 @@ from rich.console import Console
 
 from deepfit.cli.options import add_run_options, config_from_args
 from deepfit.errors import ConfigError
-from deepfit.nn import load_model
 from deepfit.presets import DEFAULT_TRAIN_PRESET
-from deepfit.report.summary import summarize, summary_table
-from deepfit.run import build_member, existing_run_dir, load_splits, model_spec
 
 console = Console()
 
@@ -27,6 +24,10 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_summary(args: argparse.Namespace) -> int:
+    from deepfit.nn import load_model
+    from deepfit.report.summary import print_summary, summarize
+    from deepfit.run import build_member, existing_run_dir, load_splits, model_spec
+
     if args.run_dir is not None:
         if args.config or args.preset or args.overrides:
             raise ConfigError("summary: give a run directory or --config/--preset/--set, not both")
@@ -38,10 +39,5 @@ def cmd_summary(args: argparse.Namespace) -> int:
         spec = model_spec(cfg, load_splits(cfg))
         model = build_member(cfg, spec)
         title = f"{cfg.name} (untrained)"
-    summary = summarize(model, spec.input_shape)
-    console.print(summary_table(summary, title=title))
-    console.print(
-        f"total params: {summary.total:,}  trainable: {summary.trainable:,}  frozen: {summary.frozen:,}",
-        highlight=False,
-    )
+    print_summary(console, summarize(model, spec.input_shape), title=title)
     return 0

@@ -7,12 +7,7 @@ import argparse
 from rich.console import Console
 
 from deepfit.cli.options import add_run_options, config_from_args
-from deepfit.cli.study import print_results
-from deepfit.config import SweepConfig, to_dict
 from deepfit.errors import ConfigError
-from deepfit.run.sweep import expand_grid, parse_grid
-from deepfit.studies import Study, run_study
-from deepfit.train.distributed import refuse_under_torchrun
 
 console = Console()
 
@@ -26,7 +21,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
         "momentum, weight decay, schedule, penalties, dropout, clipping threshold, max-norm, seed, init, "
         "activation) train at once as one group.",
     )
-    add_run_options(p)
+    add_run_options(p, out_help="parent directory of the sweep's directory (default studies/)")
     p.add_argument("--grid", metavar="KEY=V1,V2,...", action="append", default=[],
                    help="a config key and its values, e.g. --grid optimizer.lr=1e-3,3e-3 (repeatable)")
     p.add_argument("--seeds", type=int, help="seeds per combination (default: [sweep] seeds, or 1)")
@@ -36,6 +31,12 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
+    from deepfit.cli.study import print_results
+    from deepfit.config import SweepConfig, to_dict
+    from deepfit.run.sweep import expand_grid, parse_grid
+    from deepfit.studies import Study, run_study
+    from deepfit.train.distributed import refuse_under_torchrun
+
     refuse_under_torchrun("deepfit sweep")
     cfg = config_from_args(args, base={"name": "sweep", "out": "studies"})
     sweep = cfg.sweep or SweepConfig()

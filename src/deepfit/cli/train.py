@@ -3,28 +3,28 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
-import torch
 from rich.console import Console
 
-from deepfit.atomic import atomic_path
+from deepfit.atomic import atomic_path, write_text_atomic
 from deepfit.cli.options import add_run_options, config_from_args
-from deepfit.data.splits import as_float_inputs
-from deepfit.diagnose.doctor import run_diagnosed
-from deepfit.diagnose.rules import Finding
 from deepfit.errors import ConfigError, DataError, OutputError, ShapeError
-from deepfit.nn import load_model
 from deepfit.presets import DEFAULT_TRAIN_PRESET
-from deepfit.report.run_report import write_run_report
-from deepfit.run import RunResult, load_run_config, load_splits, resolve_device, run_training
-from deepfit.run.rundir import RunInterrupted
-from deepfit.train import Trainer, objective_for
-from deepfit.train.checkpoint import checkpoint_epoch
-from deepfit.train.distributed import launched_rank
 
+if TYPE_CHECKING:
+    import numpy as np
+    import torch
+    from rich.table import Table
+
+    from deepfit.diagnose.rules import Finding
+    from deepfit.run import RunResult
+    from deepfit.train import Trainer
+
+# torch, numpy and the layers below are imported inside the commands, so that parsing stays instant
 console = Console()
 
 
@@ -35,6 +35,11 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--diagnose", action="store_true",
                    help="attach the training doctor: findings printed when they appear, a doctor section in the "
                    "report (train.diagnose = true)")
+    p.add_argument("--tensorboard", action="store_true",
+                   help="write TensorBoard event files into <run>/tensorboard/ (train.tensorboard = true)")
+    p.add_argument("--mlflow", nargs="?", const=True, metavar="URI",
+                   help="log params, metrics and the run directory to MLflow: a local mlruns/ store, or URI "
+                   "(train.mlflow)")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("evaluate", help="evaluate a saved run on a split")
@@ -57,6 +62,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
 
 def cmd_train(args: argparse.Namespace) -> int:
     """Train, resume or diagnose a run; Ctrl-C ends it with the command that continues it (exit 130)."""
+    from deepfit.run.rundir import RunInterrupted
+
     try:
         return _train(args)
     except RunInterrupted as exc:
@@ -65,25 +72,47 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def _train(args: argparse.Namespace) -> int:
+    from deepfit.cli.run_summary import SummaryAtStart
+    from deepfit.diagnose.doctor import run_diagnosed
+    from deepfit.run import load_run_config, run_training
+    from deepfit.train.checkpoint import checkpoint_epoch
+    from deepfit.train.distributed import launched_rank
+
     if args.resume:
         if args.config or args.overrides or args.preset:
             raise ConfigError("--resume continues a run with its own config.toml; drop --config, --preset and --set")
+        if args.tensorboard or args.mlflow is not None:
+            raise ConfigError("--resume continues a run as its config.toml says; set train.tensorboard or train.mlflow "
+                              "there instead of --tensorboard or --mlflow")
         run_dir = Path(args.resume)
         cfg = load_run_config(run_dir)
         epoch = checkpoint_epoch(run_dir / "checkpoint")
         if epoch is not None and launched_rank() == 0:  # without one, run_training says what is wrong
             console.print(f"resuming {run_dir} after epoch {epoch} of {cfg.train.epochs}", highlight=False,
                           soft_wrap=True)
-        result = run_training(cfg, quiet=args.quiet, run_dir=run_dir, resume=True)
+        start = SummaryAtStart(None if args.quiet else console, title=cfg.name)
+        result = run_training(cfg, quiet=args.quiet, run_dir=run_dir, resume=True, extra_callbacks=[start])
     else:
+        args.overrides = [*args.overrides, *_tracking_overrides(args)]
         cfg = config_from_args(args, default_preset=DEFAULT_TRAIN_PRESET)
         if cfg.sweep is not None:
             raise ConfigError("this config has a [sweep] section: run it with `deepfit sweep`, or remove the section")
+        start = SummaryAtStart(None if args.quiet else console, title=cfg.name)
         if args.diagnose or cfg.train.diagnose:
-            result, _ = run_diagnosed(cfg, quiet=args.quiet, report=_tell)
+            result, _ = run_diagnosed(cfg, quiet=args.quiet, report=_tell, extra_callbacks=[start])
         else:
-            result = run_training(cfg, quiet=args.quiet)
+            result = run_training(cfg, quiet=args.quiet, extra_callbacks=[start])
+    if start.text is not None and result.main:
+        write_text_atomic(result.run_dir / "summary.txt", start.text)
     return report_run(result)
+
+
+def _tracking_overrides(args: argparse.Namespace) -> list[str]:
+    """`--set` overrides of `--tensorboard` and `--mlflow [URI]`."""
+    out = ["train.tensorboard=true"] if args.tensorboard else []
+    if args.mlflow is not None:
+        out.append("train.mlflow=" + ("true" if args.mlflow is True else json.dumps(args.mlflow)))
+    return out
 
 
 def _tell(finding: Finding, epoch: int) -> None:
@@ -94,15 +123,21 @@ def _tell(finding: Finding, epoch: int) -> None:
 
 
 def report_run(result: RunResult) -> int:
-    """Write a finished run's `report.html` and print its accuracies and where it lies.
+    """Write a finished run's `report.html` and print its accuracies and where it lies (and with MLflow, add
+    the report and the files written after training to its MLflow run).
 
     Exit status 0, or 1 when the run diverged (its directory is written all the same, with the weights
     of the last finite epoch). The other ranks of a data-parallel run print nothing.
     """
+    from deepfit.report.run_report import write_run_report
+    from deepfit.run.tracking import log_report_files
+
     if not result.main:
         return 1 if "diverged" in result.metrics else 0
     report = write_run_report(result.run_dir)
     m = result.metrics
+    if "mlflow" in m:
+        log_report_files(m["mlflow"], result.run_dir)
     figures = "  ".join(f"{s} acc {m[s]['acc']:.4f}" for s in ("valid", "test") if s in m and "acc" in m[s])
     split = result.splits.valid_split if result.splits is not None else None
     if split is not None and split.auto:  # say what an automatic data.valid chose (config.toml records it)
@@ -128,6 +163,10 @@ def early_stopping_line(es: dict, epochs: int) -> str:
 
 
 def _load(run_dir: str, device: str) -> tuple[Trainer, dict]:
+    from deepfit.nn import load_model
+    from deepfit.run import load_run_config, resolve_device
+    from deepfit.train import Trainer, objective_for
+
     cfg = load_run_config(run_dir)
     model, spec, meta, extra = load_model(run_dir)
     trainer = Trainer(
@@ -140,6 +179,8 @@ def _load(run_dir: str, device: str) -> tuple[Trainer, dict]:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
+    from deepfit.run import load_splits
+
     trainer, ctx = _load(args.run_dir, args.device)
     data = getattr(load_splits(ctx["cfg"]), args.split)
     if data is None:
@@ -150,6 +191,10 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
+    import torch
+
+    from deepfit.data.splits import as_float_inputs
+
     trainer, ctx = _load(args.run_dir, args.device)
     x = _read_inputs(Path(args.input))
     shape = tuple(ctx["spec"].input_shape)
@@ -175,11 +220,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
         written = _write_predictions(args.output, arrays)
         console.print(f"wrote {len(probs)} predictions to {written}", highlight=False, soft_wrap=True)
     else:
-        names = ctx["meta"].get("class_names")
-        for row in probs[:20]:
-            k = int(row.argmax()) if row.dim() else int(row > 0.5)
-            label = names[k] if names else k
-            console.print(f"{label}\t" + " ".join(f"{p:.3f}" for p in row.reshape(-1).tolist()), highlight=False)
+        console.print(prediction_table(probs[:20], ctx["meta"].get("class_names"), ctx["cfg"].data.task))
         if len(probs) > 20:
             console.print(f"... {len(probs) - 20} more; use --output FILE.npz", highlight=False)
     if mc is not None and mc.entropy is not None:
@@ -188,8 +229,34 @@ def cmd_predict(args: argparse.Namespace) -> int:
     return 0
 
 
+def prediction_table(probs: torch.Tensor, names: list[str] | None, task: str) -> Table:
+    """One row per sample: the predicted class, then each class's probability under a column named after it
+    (`class k` when the data had no names); a binary run shows p(class 1), a regression run its value."""
+    from rich.table import Table
+
+    table = Table(box=None, show_edge=False, pad_edge=False)
+    if task == "regression":
+        table.add_column("prediction", justify="right")
+        for row in probs:
+            table.add_row(f"{float(row.reshape(-1)[0]):.4g}")
+        return table
+    binary = probs.dim() == 1 or probs.shape[1] == 1
+    count = 2 if binary else probs.shape[1]
+    labels = [str(n) for n in names] if names and len(names) == count else [f"class {k}" for k in range(count)]
+    table.add_column("predicted")
+    for label in labels[1:] if binary else labels:
+        table.add_column(f"p({label})" if binary else label, justify="right")
+    for row in probs:
+        values = row.reshape(-1).tolist()
+        k = int(values[0] > 0.5) if binary else int(row.argmax())
+        table.add_row(labels[k], *(f"{p:.3f}" for p in values))
+    return table
+
+
 def _read_inputs(path: Path) -> np.ndarray:
     """The samples of an .npz archive (array `x`, `x_test` or `X`) or an .npy array, read without pickle."""
+    import numpy as np
+
     if not path.is_file():
         raise DataError(f"{path}: input file not found")
     try:
@@ -210,6 +277,8 @@ def _read_inputs(path: Path) -> np.ndarray:
 
 def _write_predictions(output: str, arrays: dict[str, np.ndarray]) -> Path:
     """Write `arrays` to `output` atomically, named as np.savez names it (`.npz` added); returns the path."""
+    import numpy as np
+
     path = Path(output)
     if path.is_dir():
         raise OutputError(f"--output {output}: is a directory; expected a file name such as {path / 'predictions.npz'}")

@@ -6,8 +6,6 @@ import argparse
 import json
 
 from deepfit.cli.options import add_run_options, config_from_args
-from deepfit.cli.train import report_run
-from deepfit.run import run_training
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
@@ -29,6 +27,9 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_transfer(args: argparse.Namespace) -> int:
+    from deepfit.cli.train import report_run
+    from deepfit.run import run_training
+
     unfreeze = args.unfreeze
     if unfreeze is not None:
         unfreeze = unfreeze if unfreeze.isdigit() else json.dumps(unfreeze)  # a count, or all / none

@@ -9,7 +9,6 @@ from rich.console import Console
 from rich.table import Table
 
 from deepfit.errors import ConfigError
-from deepfit.run import zoo
 
 console = Console()
 
@@ -38,6 +37,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
+    from deepfit.run import zoo
+
     models = zoo.read_zoo()
     if not models:
         console.print(f"the zoo is empty ({zoo.zoo_dir() / 'zoo.json'}); add one with `deepfit zoo add NAME RUN_DIR`",
@@ -56,6 +57,8 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_add(args: argparse.Namespace) -> int:
+    from deepfit.run import zoo
+
     sources = {k: v for k, v in (("torchvision", args.torchvision), ("timm", args.timm), ("factory", args.factory))
                if v}
     if bool(args.run_dir) + len(sources) != 1:
@@ -73,11 +76,15 @@ def cmd_add(args: argparse.Namespace) -> int:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
+    from deepfit.run import zoo
+
     console.print_json(json.dumps({"name": args.name, **zoo.lookup(args.name)}))
     return 0
 
 
 def cmd_remove(args: argparse.Namespace) -> int:
+    from deepfit.run import zoo
+
     zoo.remove(args.name)
     console.print(f"removed {args.name!r} from {zoo.zoo_dir() / 'zoo.json'}", highlight=False, soft_wrap=True)
     return 0

@@ -101,6 +101,7 @@ def make_splits(
         std=None if std is None else torch.from_numpy(std),
         valid_split=ValidSplit(setting, len(xs["valid"]) if "valid" in xs else 0, auto,
                                seed if isinstance(setting, float) else None),
+        input_dtype=str(x_train.dtype),
     )
 
 

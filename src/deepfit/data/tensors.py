@@ -41,6 +41,11 @@ class TensorData:
         """The rows selected by `index` (a slice, integer indices or a boolean mask)."""
         return TensorData(self.x[index], self.y[index])
 
+    def __repr__(self) -> str:
+        """Shapes, dtypes and device, not the values (a dataset prints in one line)."""
+        return (f"TensorData({len(self)} samples, x {tuple(self.x.shape)} {_dtype(self.x)}, "
+                f"y {tuple(self.y.shape)} {_dtype(self.y)}, {self.x.device})")
+
 
 @dataclass(frozen=True)
 class ValidSplit:
@@ -72,6 +77,8 @@ class Splits:
     `mean` and `std` are the per-feature standardisation statistics (shape `input_shape`) fitted on the
     training split only; both are None when the data was not standardised. `num_classes` is None for
     regression. `valid_split` says how the validation split was chosen (None for splits built by hand).
+    `input_dtype` is the dtype the inputs had in their file before they became float32 ("uint8": pixels,
+    divided by 255), so that an exported model can take them as they come; None when unknown.
     """
 
     train: TensorData
@@ -83,6 +90,7 @@ class Splits:
     mean: torch.Tensor | None = None
     std: torch.Tensor | None = None
     valid_split: ValidSplit | None = None
+    input_dtype: str | None = None
 
     def __post_init__(self) -> None:
         self.input_shape = tuple(self.input_shape)
@@ -104,6 +112,32 @@ class Splits:
             mean=None if self.mean is None else self.mean.to(device),
             std=None if self.std is None else self.std.to(device),
         )
+
+
+    def __repr__(self) -> str:
+        """One line per split (samples, shapes, dtypes, class counts) under one line of what the data is."""
+        facts = [f"input_shape={self.input_shape}", f"num_classes={self.num_classes}",
+                 "standardized" if self.mean is not None else "not standardized"]
+        if self.input_dtype is not None:
+            facts.append("uint8 pixels / 255" if self.input_dtype == "uint8" else f"{self.input_dtype} inputs")
+        lines = [f"Splits({', '.join(facts)}"]
+        for name in ("train", "valid", "test"):
+            part = getattr(self, name)
+            if part is not None:
+                lines.append(f"  {name}: {part!r}{_class_counts(part, self.num_classes)}")
+        return "\n".join(lines) + ")"
+
+
+def _dtype(t: torch.Tensor) -> str:
+    return str(t.dtype).removeprefix("torch.")
+
+
+def _class_counts(part: TensorData, num_classes: int | None) -> str:
+    """`, per class [210, 215, 205]` for integer labels (one bincount), else nothing."""
+    if not num_classes or part.y.dtype != torch.int64 or not len(part):
+        return ""
+    counts = torch.bincount(part.y.reshape(-1).cpu(), minlength=num_classes).tolist()
+    return f", per class {counts}"
 
 
 def _rows(t: torch.Tensor) -> str:

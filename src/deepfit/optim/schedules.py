@@ -13,6 +13,7 @@ tests/optim/test_schedules.py.
 from __future__ import annotations
 
 import bisect
+import inspect
 import itertools
 import math
 from collections.abc import Callable, Sequence
@@ -229,9 +230,20 @@ def performance(lr0: float, total_steps: int | None = None, **params: Any) -> Pl
 
 def build_schedule(name: str, lr0: float, *, total_steps: int | None = None, **params: Any) -> Schedule | Plateau:
     """Schedule `name` starting from `lr0` over `total_steps`; unknown names and bad parameters are `ConfigError`s."""
-    try:
-        return SCHEDULES.build(name, lr0, total_steps, **params)
-    except TypeError as exc:
-        if "required keyword-only argument" in str(exc):
-            raise ConfigError(f"schedule {SCHEDULES.canonical(name)!r}: {exc}") from None
-        raise
+    entry = SCHEDULES.get(name)
+    missing = [p.name for p in inspect.signature(entry.constructor).parameters.values()
+               if p.kind is p.KEYWORD_ONLY and p.default is p.empty and p.name not in params]
+    if missing:
+        needs = ", ".join(f"schedule.{m}" for m in missing)
+        hint = f" ({_REQUIRED[entry.name]})" if entry.name in _REQUIRED else ""
+        raise ConfigError(f"schedule {entry.name!r} needs {needs}{hint}, got none; set it in the config or with "
+                          f"--set {needs.split(', ')[0]}=VALUE")
+    return SCHEDULES.build(name, lr0, total_steps, **params)
+
+
+# what a required parameter with no sensible default is, for the error that asks for it
+_REQUIRED = {
+    "one_cycle": "max_lr, the peak learning rate: about 10x optimizer.lr, or what `deepfit lr-find` suggests",
+    "power": "s, the steps after which the lr is lr0 / 2**c",
+    "piecewise": "boundaries, the steps where the lr changes, and values, the lr before, between and after them",
+}

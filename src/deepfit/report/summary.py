@@ -6,9 +6,11 @@ rich table. torch and torchinfo are imported only when a summary is made, so `de
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from rich.console import Console
 from rich.table import Table
 
 from deepfit.errors import MissingDependencyError
@@ -101,3 +103,21 @@ def summary_table(summary: ModelSummary, *, title: str | None = None) -> Table:
 
 def _count(n: int, leaf: bool) -> str:
     return f"{n:,}" if leaf else f"[dim]({n:,})[/dim]"
+
+
+def totals_line(summary: ModelSummary) -> str:
+    """`total params: 266,610  trainable: 266,610  frozen: 0`, the line under the table."""
+    return f"total params: {summary.total:,}  trainable: {summary.trainable:,}  frozen: {summary.frozen:,}"
+
+
+def print_summary(console: Console, summary: ModelSummary, *, title: str | None = None) -> None:
+    """The table and its totals line, as `deepfit summary` and the top of `deepfit train` show them."""
+    console.print(summary_table(summary, title=title))
+    console.print(totals_line(summary), highlight=False)
+
+
+def summary_text(summary: ModelSummary, *, title: str | None = None, width: int = 100) -> str:
+    """The printed summary as plain text (no colours), for `summary.txt`."""
+    console = Console(file=io.StringIO(), width=width, color_system=None, record=True)
+    print_summary(console, summary, title=title)
+    return console.export_text()

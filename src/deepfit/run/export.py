@@ -53,9 +53,11 @@ class InferenceModel(nn.Module):
         mean: Tensor | None = None,
         std: Tensor | None = None,
         output: Callable[[Tensor], Tensor] | None = None,
+        input_dtype: str = "float32",
     ) -> None:
         super().__init__()
         self.input_shape = tuple(input_shape)  # one sample's shape, without the batch dimension
+        self.input_dtype = input_dtype  # what the exported graph takes (a key of INPUT_DTYPES)
         in_features = math.prod(self.input_shape)
         mean64 = torch.zeros(in_features, dtype=torch.float64) if mean is None else mean.double().reshape(-1)
         std64 = torch.ones(in_features, dtype=torch.float64) if std is None else std.double().reshape(-1)
@@ -70,23 +72,36 @@ class InferenceModel(nn.Module):
         return z if self.output is None else self.output(z)
 
 
-def inference_model(run_dir: str | Path, *, input_dtype: str = "float32", logits: bool = False) -> InferenceModel:
+def recorded_input_dtype(meta: dict) -> str:
+    """The input dtype an export takes by default: uint8 when the run trained on uint8 pixels (model.json's
+    `input_dtype`), else float32 (other inputs, and runs saved before deepfit recorded it)."""
+    return "uint8" if meta.get("input_dtype") == "uint8" else "float32"
+
+
+def run_input_dtype(run_dir: str | Path) -> str:
+    """`recorded_input_dtype` of the run in `run_dir`."""
+    return recorded_input_dtype(load_model(existing_run_dir(run_dir))[2])
+
+
+def inference_model(run_dir: str | Path, *, input_dtype: str | None = None, logits: bool = False) -> InferenceModel:
     """The run's model as an `InferenceModel` in evaluation mode, batch norm folded (`fold_batchnorm`).
 
     Args:
         input_dtype: "float32" takes inputs as `deepfit predict` takes float arrays (no pixel scaling);
-            "uint8" takes raw pixels 0-255 and scales them by 1/255 first, as deepfit's loaders do.
+            "uint8" takes raw pixels 0-255 and scales them by 1/255 first, as deepfit's loaders do. None (the
+            default) takes the inputs as the run's training file held them (`recorded_input_dtype`).
         logits: output the network's raw outputs instead of the objective's probabilities.
 
     Raises:
         CheckpointError: `run_dir` is not a run directory or its model files are missing or damaged.
         ConfigError: `input_dtype` is not one of float32, uint8.
     """
-    if input_dtype not in INPUT_DTYPES:
+    if input_dtype is not None and input_dtype not in INPUT_DTYPES:
         raise ConfigError(f"--input-dtype: expected one of {', '.join(INPUT_DTYPES)}, got {input_dtype!r}")
     run_dir = existing_run_dir(run_dir)
     cfg = load_run_config(run_dir)
     model, spec, meta, extra = load_model(run_dir)
+    input_dtype = input_dtype or recorded_input_dtype(meta)
     objective = objective_for(meta.get("task", cfg.train.loss), cfg.data.task)
     module = InferenceModel(
         fold_batchnorm(model),
@@ -95,6 +110,7 @@ def inference_model(run_dir: str | Path, *, input_dtype: str = "float32", logits
         mean=extra.get("mean"),
         std=extra.get("std"),
         output=None if logits else objective.output,
+        input_dtype=input_dtype,
     )
     return module.eval()
 
@@ -158,10 +174,11 @@ def export_run(
     format: str = "onnx",
     out: str | Path | None = None,
     *,
-    input_dtype: str = "float32",
+    input_dtype: str | None = None,
     logits: bool = False,
 ) -> Path:
-    """Write the run's inference graph (see `inference_model`) in `format` and return the file's path.
+    """Write the run's inference graph (see `inference_model`; `input_dtype` None: the run's recorded one) in
+    `format` and return the file's path.
 
     The default file is `<run_dir>/model<suffix>` (model.onnx, model.pt). The batch dimension stays
     dynamic; the sample shape is the run's. The file is written atomically.
@@ -180,7 +197,7 @@ def export_run(
         )
     module = inference_model(run_dir, input_dtype=input_dtype, logits=logits)
     # Two samples: torch.export specialises a batch of one to the constant 1.
-    example = torch.zeros((2, *module.input_shape), dtype=INPUT_DTYPES[input_dtype])
+    example = torch.zeros((2, *module.input_shape), dtype=INPUT_DTYPES[module.input_dtype])
     path = Path(out) if out is not None else Path(run_dir) / f"model{fmt.suffix}"
     with atomic_path(path) as tmp, torch.no_grad():
         fmt.write(module, example, tmp)

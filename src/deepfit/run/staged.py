@@ -78,6 +78,7 @@ def restandardize(splits: Splits, mean: torch.Tensor | None, std: torch.Tensor |
         splits.num_classes,
         mean,
         std,
+        input_dtype=splits.input_dtype,
     )
 
 

@@ -26,6 +26,7 @@ from deepfit.run.rundir import RunInterrupted, command_line, create_run_dir, exi
 from deepfit.run.setup import build_member, build_trainer, load_splits, model_spec, resolve_device, run_callbacks
 from deepfit.run.staged import fit_staged, start_from_saved
 from deepfit.run.threads import use_threads
+from deepfit.run.tracking import flat_config, log_run_files, mlflow_run, tracking_callbacks
 from deepfit.train import Callback, Checkpoint, EarlyStopping, History, Trainer
 from deepfit.train.checkpoint import checkpoint_epoch, read_checkpoint
 from deepfit.train.distributed import DataParallel, joined
@@ -118,6 +119,7 @@ def _train(
     try:
         if save and main:
             write_text_atomic(run_dir / "config.toml", to_toml(cfg))
+            callbacks += tracking_callbacks(cfg, run_dir, callbacks)
             callbacks.append(Checkpoint(run_dir / "checkpoint", every_epochs=t.checkpoint_every,
                                         history_csv=run_dir / "history.csv", meta={"config": to_toml(cfg)}))
         device_splits = splits.to(device)
@@ -150,7 +152,10 @@ def _train(
     if parallel is not None:
         metrics["world_size"] = parallel.world
     if save and main:
+        if (tracked := mlflow_run(callbacks)) is not None:
+            metrics["mlflow"] = tracked
         write_run_files(run_dir, trainer, spec, splits, metrics)
+        log_run_files(callbacks, run_dir)
     return RunResult(cfg, trainer.history, metrics, run_dir if main else None, trainer, splits, main=main)
 
 
@@ -184,28 +189,18 @@ def read_resume_state(run_dir: Path, cfg: RunConfig, *, tidy: bool = True) -> di
 
 # Settings a resumed run may change: where it runs and for how long, not what the checkpoint holds.
 RESUMABLE_CHANGES = ("name", "out", "train.epochs", "train.device", "train.threads", "train.engine",
-                     "train.eval_batch_size", "train.checkpoint_every", "train.probe_every", "train.diagnose")
+                     "train.eval_batch_size", "train.checkpoint_every", "train.probe_every", "train.diagnose",
+                     "train.tensorboard", "train.mlflow")
 
 
 def config_changes(saved: dict[str, Any], current: dict[str, Any]) -> list[str]:
     """`key = saved value, config.toml now says current value` for each dotted key that differs between two
     configs (as `to_dict` writes them), except `RESUMABLE_CHANGES`."""
-    a, b = _flat(saved), _flat(current)
+    a, b = flat_config(saved), flat_config(current)
     missing = object()
     return [f"{key} = {_show(a.get(key, missing))}, but config.toml now says {_show(b.get(key, missing))}"
             for key in sorted(a.keys() | b.keys())
             if a.get(key, missing) != b.get(key, missing) and key not in RESUMABLE_CHANGES]
-
-
-def _flat(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for k, v in d.items():
-        key = f"{prefix}{k}"
-        if isinstance(v, dict) and v:
-            out.update(_flat(v, key + "."))
-        else:
-            out[key] = v
-    return out
 
 
 def _show(value: Any) -> str:
@@ -337,6 +332,7 @@ def write_run_files(
         "task": trainer.objective.name,
         "class_names": splits.class_names,
         "standardized": splits.mean is not None,
+        "input_dtype": splits.input_dtype,  # what `deepfit export` takes by default
     }
     tensors = {"mean": splits.mean, "std": splits.std} if splits.mean is not None else None
     save_model(m.model, spec, run_dir, extra=extra, tensors=tensors)

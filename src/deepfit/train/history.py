@@ -24,6 +24,15 @@ class History:
     def __len__(self) -> int:
         return len(self.rows)
 
+    def __repr__(self) -> str:
+        """`History(5 epochs; last: loss 0.3123  acc 0.8871  val_loss 0.3502  ...)`: the length and the last row."""
+        if not self.rows:
+            return "History(0 epochs)"
+        last = self.rows[-1]
+        figures = "  ".join(f"{k} {v:.4g}" for k in self.columns
+                            if k != "epoch" and isinstance(v := last.get(k), int | float))
+        return f"History({len(self.rows)} epoch{'s' * (len(self.rows) != 1)}; last: epoch {last['epoch']}  {figures})"
+
     def __getitem__(self, key: str) -> list[float]:
         """The column `key` over epochs (NaN where an epoch lacks it)."""
         return [r.get(key, math.nan) for r in self.rows]

@@ -26,6 +26,7 @@ from deepfit.train.engine import Group, quiet_layout_warning
 from deepfit.train.history import History
 from deepfit.train.members import Member, MemberView
 from deepfit.train.objectives import Objective
+from deepfit.train.pacing import StepPacer
 from deepfit.train.seeding import rng_state, set_rng_state
 from deepfit.train.update import UpdateRule
 
@@ -48,6 +49,8 @@ class Trainer:
             first step and one at the end of every epoch too. Each sees the first `probe_size` training samples
             (128: a probe costs about four training steps, so every 100 steps is about 4% of an epoch).
         drop_last: leave out the short last batch of each epoch instead of padding it.
+        progress_every_s: seconds between `on_steps` events inside an epoch (when a callback listens to
+            them): every N steps, N re-measured at each event (train/pacing.py), so no clock is read per step.
         initial_epoch, initial_step, history: where training starts, to continue another Trainer's run
             (Keras's `initial_epoch`); a single model only.
         augment: a function applied to every training batch (data/augment.py), never to evaluation.
@@ -69,7 +72,7 @@ class Trainer:
         device: torch.device | str = "cpu",
         seed: int | Sequence[int] = 0,
         eval_batch_size: int = 4096,
-        log_every_steps: int = 100,
+        progress_every_s: float = 0.25,
         augment: Any = None,
         engine: str = "auto",
         probe_every: int = 100,
@@ -89,11 +92,13 @@ class Trainer:
         self.device = torch.device(device)
         self.objective = objective
         self.batch_size, self.eval_batch_size = batch_size, eval_batch_size
-        self.log_every_steps, self.probe_every, self.probe_size = log_every_steps, probe_every, probe_size
+        self.probe_every, self.probe_size = probe_every, probe_size
+        self.pacer = StepPacer(progress_every_s)  # when on_steps comes: about every progress_every_s seconds
         self.engine, self.drop_last = engine, drop_last
         self.engine_used: str | None = None
         self.group = Group(models, objective, rules, self.device, augment=augment, parallel=parallel)
         self.callbacks = sorted(callbacks, key=lambda c: c.order)
+        self._reports = any(type(c).on_steps is not Callback.on_steps for c in self.callbacks)
         self.members = [
             Member(m, s, r, History(history.rows if history is not None and len(models) == 1 else None),
                    {i: (c if len(models) == 1 else copy.deepcopy(c)) for i, c in enumerate(self.callbacks)
@@ -156,7 +161,7 @@ class Trainer:
         self.engine_used = self.group.start(train, self.batch_size, engine=self.engine, drop_last=self.drop_last,
                                             steps_hint=per_epoch * max(0, epochs - self.epoch))
         probe = self._probe_batch(train) if any(probes(c) for c in self.callbacks) else None
-        self._emit("on_fit_begin", {"epochs": epochs})
+        self._emit("on_fit_begin", {"epochs": epochs, "input_shape": tuple(train.x.shape[1:])})
         try:
             with quiet_layout_warning():
                 if probe is not None and self.step == 0:
@@ -175,15 +180,17 @@ class Trainer:
         self._emit("on_epoch_begin", {"epoch": self.epoch, "steps": steps})
         before = group.snapshot()  # the weights to come back to if a member diverges this epoch
         group.prepare_epoch(self.generators, self.step, steps)
+        report = self.pacer.start() if self._reports else steps  # the step after which on_steps comes next
         for i in range(steps):
             group.step(i)
             self.step += 1
             if probe is not None and (self.step % self.probe_every == 0 or i + 1 == steps):
                 self._probe(probe)  # every probe_every steps, and at the end of each epoch
-            if (i + 1) % self.log_every_steps == 0 and i + 1 < steps:
+            if i + 1 == report and i + 1 < steps:
                 shards = 1 if group.parallel is None else group.parallel.world  # the sums are this rank's
                 self._emit("on_steps", {"step": i + 1, "steps": steps, "loss_sum": group.sums[:, 0],
                                         "seen": (i + 1) * self.batch_size // shards})
+                report = self.pacer.next(i + 1)
         rows = group.epoch_sums()
         scores = group.evaluate(valid, self.eval_batch_size) if valid is not None else [{}] * len(self.members)
         elapsed = time.perf_counter() - start

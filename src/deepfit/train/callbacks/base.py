@@ -13,6 +13,7 @@ from typing import Any, Protocol
 from torch import nn
 
 from deepfit.errors import ConfigError
+from deepfit.registry import Registry
 from deepfit.train.history import History
 
 Logs = dict[str, Any]
@@ -52,8 +53,9 @@ class MemberControl(FitView, Protocol):
 class Callback:
     """No-op base. Each event receives `(view, logs)`.
 
-    Events: `on_fit_begin`, `on_epoch_begin` (logs: `epoch`, `steps`), `on_steps` (every
-    `log_every_steps` steps; reading `logs["loss_sum"]` syncs the device, so only progress display uses it),
+    Events: `on_fit_begin` (logs: `epochs`, `input_shape` of one sample), `on_epoch_begin` (logs: `epoch`,
+    `steps`), `on_steps` (about every `progress_every_s` seconds, after a whole step; reading
+    `logs["loss_sum"]` syncs the device, so only progress display uses it),
     `on_probe` (every `probe_every` steps and before the first, outside the training step, with a fixed
     probe batch in `logs["x"]`, `logs["y"]`; the Trainer restores batch-norm statistics and RNG state
     afterwards), `on_epoch_end` (the epoch's row), `on_fit_end` (always runs, even after an exception).
@@ -76,6 +78,9 @@ class Callback:
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         return None
+
+
+CALLBACKS: Registry[Callback] = Registry("callback")
 
 
 def probes(callback: Callback) -> bool:

@@ -5,10 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from deepfit.train.callbacks.base import Callback, Logs
+from deepfit.train.callbacks.base import CALLBACKS, Callback, Logs
 from deepfit.train.checkpoint import save_checkpoint
 
 
+@CALLBACKS.register("checkpoint", summary="a resumable checkpoint (weights, optimizer, RNG, history) every N epochs")
 class Checkpoint(Callback):
     """Save the trainer's whole state (weights, optimizer state, step, RNG states, histories, callback states)
     atomically; the trainer gives its own `state_dict`.

@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from deepfit.errors import ConfigError
-from deepfit.train.callbacks.base import Callback, FitView, Logs, Monitored
+from deepfit.train.callbacks.base import CALLBACKS, Callback, FitView, Logs, Monitored
 
 
+@CALLBACKS.register("early_stopping", summary="stop when the monitored metric stops improving; restore the best")
 class EarlyStopping(Callback):
     """Stop after `patience` epochs without an improvement larger than `min_delta` (Keras semantics).
 

@@ -5,21 +5,25 @@ from __future__ import annotations
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from deepfit.train.callbacks.base import Callback, FitView, Logs
+from deepfit.train.callbacks.base import CALLBACKS, Callback, FitView, Logs
 
 _SHOWN = ("loss", "acc", "val_loss", "val_acc", "lr")
 
 
+@CALLBACKS.register("progress", summary="a progress bar per epoch, updated a few times a second, and a line per epoch")
 class ProgressBar(Callback):
-    """Rich progress bar; the running loss is read every `log_every_steps` steps (one sync each).
+    """Rich progress bar; the running loss is read at each `on_steps` event, a few times a second (one sync
+    each).
 
-    With K members trained at once, the bar shows their mean loss and the epoch line the best member.
+    With K members trained at once, the bar shows their mean loss and the epoch line the best member. The
+    default console writes to stderr in a terminal and, in Jupyter, to the notebook (rich draws the bar
+    there with ipywidgets).
     """
 
     order = 90
 
     def __init__(self, console: Console | None = None) -> None:
-        self.console = console or Console(stderr=True)
+        self.console = console or _default_console()
         self._progress: Progress | None = None
         self._task = None
 
@@ -62,3 +66,9 @@ class ProgressBar(Callback):
         if self._progress is not None:
             self._progress.stop()
             self._progress = None
+
+
+def _default_console() -> Console:
+    """stderr in a terminal, so progress stays out of piped output; the notebook's own output in Jupyter."""
+    console = Console()
+    return console if console.is_jupyter else Console(stderr=True)

@@ -8,9 +8,11 @@ from __future__ import annotations
 from typing import Any
 
 from deepfit.errors import ConfigError
-from deepfit.train.callbacks.base import Callback, Logs, MemberControl, Monitored
+from deepfit.train.callbacks.base import CALLBACKS, Callback, Logs, MemberControl, Monitored
 
 
+@CALLBACKS.register("reduce_lr_on_plateau", summary="multiply the lr by factor when the monitored metric stalls",
+                    aliases=("ReduceLROnPlateau",))
 class ReduceLROnPlateau(Callback):
     """Reduce the learning rate by `factor` after `patience` epochs without improvement (Keras semantics).
 
