@@ -153,3 +153,18 @@ def test_a_config_file_layer_replaces_the_base_spelling(tmp_path):
     cfg = load_config(path, [], base={"optimizer": {"name": "nadam", "lr": 1e-3}})
     assert cfg.optimizer.lr == 0.05
     assert load_config(path, ["optimizer.lr=0.2"]).optimizer.lr == 0.2
+
+
+def test_renaming_the_schedule_or_optimizer_drops_the_old_components_parameters(tmp_path):
+    base = {"optimizer": {"name": "nadam", "lr": 1e-3, "beta_1": 0.8},
+            "schedule": {"name": "exponential", "s": 20, "interval": "epoch"}}
+    cfg = load_config(None, ["schedule.name=one_cycle", "schedule.max_lr=0.01", "optimizer.name=sgd"], base=base)
+    assert cfg.schedule.name == "one_cycle" and cfg.schedule.max_lr == 0.01 and "s" not in cfg.schedule.params()
+    assert cfg.optimizer.name == "sgd" and cfg.optimizer.lr is None  # SGD's own default, not Nadam's 1e-3
+    path = tmp_path / "c.toml"
+    path.write_text('[schedule]\nname = "piecewise"\nboundaries = [5]\nvalues = [0.01, 0.001]\n')
+    cfg = load_config(path, base=base)
+    assert cfg.schedule.name == "piecewise" and "s" not in cfg.schedule.params()
+    assert cfg.optimizer.params()["betas"][0] == 0.8  # a section the file does not rename keeps its values
+    same = load_config(None, ["schedule.name=exponential"], base=base)  # the same component: parameters stay
+    assert same.schedule.params()["s"] == 20

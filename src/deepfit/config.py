@@ -539,12 +539,15 @@ def apply_overrides(data: dict[str, Any], overrides: list[tuple[list[str], Any]]
     """Return a copy of `data` with each `(path, value)` set, creating sections as needed.
 
     An override of an optimizer setting replaces that setting in `data` under any spelling
-    (`optimizer.learning_rate` replaces a preset's `lr`).
+    (`optimizer.learning_rate` replaces a preset's `lr`), and one that renames the optimizer or the schedule
+    drops `data`'s parameters of the old one (`--set schedule.name=one_cycle` over an exponential `s`).
     """
     import copy
 
     given = {parts[1] for parts, _ in overrides if len(parts) == 2 and parts[0] == "optimizer"}
-    out = _without_replaced_spellings(copy.deepcopy(data), given)
+    renamed = {parts[0]: value for parts, value in overrides
+               if len(parts) == 2 and parts[0] in _NAMED_SECTIONS and parts[1] == "name"}
+    out = _without_renamed(_without_replaced_spellings(copy.deepcopy(data), given), renamed)
     for parts, value in overrides:
         node = out
         for p in parts[:-1]:
@@ -572,10 +575,23 @@ def load_config(
 
 def merge_layer(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
     """`deep_merge` of one configuration layer over another (preset < file < --set): an optimizer setting
-    `update` gives under one spelling (`learning_rate`) replaces `base`'s under another (`lr`)."""
+    `update` gives under one spelling (`learning_rate`) replaces `base`'s under another (`lr`), and a section
+    whose component `update` renames (`schedule.name`) loses `base`'s parameters of the old component."""
     optimizer = update.get("optimizer")
     given = set(optimizer) if isinstance(optimizer, dict) else set()
-    return deep_merge(_without_replaced_spellings(base, given), update)
+    renamed = {key: section["name"] for key, section in update.items()
+               if key in _NAMED_SECTIONS and isinstance(section, dict) and "name" in section}
+    return deep_merge(_without_renamed(_without_replaced_spellings(base, given), renamed), update)
+
+
+_NAMED_SECTIONS = ("optimizer", "schedule")  # sections whose other keys are parameters of the named component
+
+
+def _without_renamed(data: dict[str, Any], renamed: dict[str, Any]) -> dict[str, Any]:
+    """`data` without the sections whose component `renamed` replaces by another one: a preset's exponential
+    `s` means nothing to one_cycle, nor Nadam's betas to SGD (a copy when it changes)."""
+    gone = [key for key, name in renamed.items() if isinstance(data.get(key), dict) and data[key].get("name") != name]
+    return {k: v for k, v in data.items() if k not in gone} if gone else data
 
 
 def _without_replaced_spellings(data: dict[str, Any], given: set[str]) -> dict[str, Any]:
