@@ -153,3 +153,20 @@ def test_a_config_file_layer_replaces_the_base_spelling(tmp_path):
     cfg = load_config(path, [], base={"optimizer": {"name": "nadam", "lr": 1e-3}})
     assert cfg.optimizer.lr == 0.05
     assert load_config(path, ["optimizer.lr=0.2"]).optimizer.lr == 0.2
+
+
+def test_a_model_factory_with_dense_keys_is_refused_naming_them():
+    with pytest.raises(ConfigError, match=r"model: model.factory = 'net.py:build' builds the whole network, so the "
+                                          r"dense-network keys model.activation, model.hidden do not apply"):
+        load_config(None, ['model.factory="net.py:build"', "model.hidden=[8]", "model.activation=elu"])
+
+
+def test_model_options_without_a_factory_are_refused():
+    with pytest.raises(ConfigError, match="model.options: keyword arguments of model.factory, but no model.factory"):
+        load_config(None, ["model.options={width=3}"])
+
+
+def test_a_malformed_factory_reference_is_refused_at_the_edge():
+    with pytest.raises(ConfigError, match=r"model.factory: expected 'path/to/file.py:function' or "
+                                          r"'package.module:function'; got 'net.py'$"):
+        load_config(None, ['model.factory="net.py"'])

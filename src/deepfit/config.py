@@ -16,6 +16,7 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
 
 from deepfit.errors import ConfigError
 from deepfit.nn import ACTIVATIONS, DROPOUTS, INITIALIZERS
+from deepfit.nn.factory import REFERENCE_FORM, is_reference
 from deepfit.optim import CLIPPERS, OPTIMIZERS, SCHEDULES, resolve_hyperparameters, resolve_penalty
 from deepfit.registry import Registry
 
@@ -112,7 +113,8 @@ class DataConfig(_Section):
 
 
 class ModelConfig(_Section):
-    """The dense network; what is left out takes `deepfit.nn.ModelSpec`'s default (its one home)."""
+    """The dense network; what is left out takes `deepfit.nn.ModelSpec`'s default (its one home). Or, with
+    `factory`, the user's own network (`deepfit.nn.FactorySpec`), which no dense-network key applies to."""
 
     hidden: list[int] | None = Field(None, description="units of each hidden dense layer, bottom first (300, 100)")
     activation: str | dict[str, Any] | None = Field(None, description="activation name or {name=..., params} (relu)")
@@ -131,6 +133,11 @@ class ModelConfig(_Section):
     layer_init: dict[str, str | dict[str, Any]] | None = Field(
         None, description='kernel initializer per layer, e.g. {hidden1 = "orthogonal"}'
     )
+    factory: str | None = Field(
+        None, description="your own network: 'path/to/file.py:build' or 'package.module:build', called as "
+        "build(input_shape, num_outputs, **options) (docs/own-model.md)"
+    )
+    options: dict[str, Any] | None = Field(None, description="keyword arguments of model.factory")
 
     @field_validator("layer_init")
     @classmethod
@@ -170,9 +177,30 @@ class ModelConfig(_Section):
             raise ValueError(f"each layer needs at least 1 unit, got {v}")
         return v
 
+    @field_validator("factory")
+    @classmethod
+    def _factory_reference(cls, v: str | None) -> str | None:
+        if v is not None and not is_reference(v):
+            raise ValueError(f"expected {REFERENCE_FORM}")
+        return v
+
+    @model_validator(mode="after")
+    def _factory_alone(self) -> ModelConfig:
+        """A factory builds the whole network: dense-network keys given with it are refused, not ignored."""
+        dense = sorted(self.spec_options())
+        if self.factory is not None and dense:
+            raise ValueError(
+                f"model.factory = {self.factory!r} builds the whole network, so the dense-network keys "
+                f"{', '.join('model.' + k for k in dense)} do not apply; remove them (factory options go in "
+                "model.options)"
+            )
+        if self.factory is None and self.options is not None:
+            raise ValueError("model.options: keyword arguments of model.factory, but no model.factory is set")
+        return self
+
     def spec_options(self) -> dict[str, Any]:
-        """The settings given, as keyword arguments of `ModelSpec`."""
-        return self.model_dump(exclude_none=True)
+        """The dense-network settings given, as keyword arguments of `ModelSpec`."""
+        return self.model_dump(exclude_none=True, exclude={"factory", "options"})
 
 
 class OptimConfig(BaseModel):

@@ -39,6 +39,9 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
         help="dataset: a name (fashion_mnist), an .npz or .csv file, or a directory of IDX files",
     )
     g.add_argument("--data-dir", metavar="DIR", help="directory holding Fashion-MNIST's four IDX files")
+    g.add_argument("--model", metavar="FILE.py:FUNCTION",
+                   help="your own network: a function build(input_shape, num_outputs, **options) returning an "
+                   "nn.Module (model.factory; replaces a preset's dense [model]; docs/own-model.md)")
     g.add_argument("--out", metavar="DIR", help="parent directory of run directories (default runs/)")
     g.add_argument("--name", help="run name")
     g.add_argument("--device", help="auto, cpu, cuda or cuda:N")
@@ -118,6 +121,8 @@ def config_from_args(
             preset_data = PRESETS.build(preset)
         except ConfigError as exc:
             raise ConfigError(f"--preset: {exc}") from None
+        if args.model:  # your own network replaces the preset's dense one, whose keys would not apply to it
+            preset_data = {k: v for k, v in preset_data.items() if k != "model"}
         base = merge_layer(preset_data, base or {})
     overrides = list(args.overrides)
     if args.data:
@@ -129,6 +134,7 @@ def config_from_args(
         "train.device": args.device and _quote(args.device),
         "train.seed": args.seed,
         "data.dir": args.data_dir and _quote(args.data_dir),
+        "model.factory": args.model and _quote(args.model),
         "out": args.out and _quote(args.out),
         "name": args.name and _quote(args.name),
     }

@@ -8,6 +8,7 @@ into the plain arguments of `deepfit.train`.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -16,7 +17,7 @@ from deepfit.config import RunConfig
 from deepfit.data import Splits, load_data
 from deepfit.data.augment import build_augment
 from deepfit.errors import ConfigError, DeviceError
-from deepfit.nn import ModelSpec, build_model
+from deepfit.nn import FactorySpec, ModelSpec, build_factory_model, build_model, factory_spec
 from deepfit.optim import Plateau, Schedule, build_schedule, resolve_hyperparameters
 from deepfit.train import Callback, EarlyStopping, ProgressBar, ReduceLROnPlateau, Trainer, UpdateRule, objective_for
 from deepfit.train.batches import steps_per_epoch
@@ -44,15 +45,39 @@ def load_splits(cfg: RunConfig) -> Splits:
     )
 
 
-def model_spec(cfg: RunConfig, splits: Splits) -> ModelSpec:
-    """The network `cfg.model` describes for `splits`' inputs and classes (unset fields: `ModelSpec`'s defaults)."""
-    outputs = splits.num_classes if cfg.data.task == "multiclass" else 1
-    return ModelSpec(input_shape=tuple(splits.input_shape), num_outputs=int(outputs), **cfg.model.spec_options())
+def model_spec(cfg: RunConfig, splits: Splits, *, directory: Path | None = None) -> ModelSpec | FactorySpec:
+    """The network `cfg.model` describes for `splits`' inputs and classes (unset fields: `ModelSpec`'s defaults),
+    or the spec of its `model.factory`; with `directory` (a run's, when resuming) a file factory is read from
+    the run's copy of it."""
+    outputs = int(splits.num_classes if cfg.data.task == "multiclass" else 1)
+    m = cfg.model
+    if m.factory is not None:
+        return factory_spec(m.factory, tuple(splits.input_shape), outputs, m.options, directory=directory)
+    return ModelSpec(input_shape=tuple(splits.input_shape), num_outputs=outputs, **m.spec_options())
 
 
-def build_member(cfg: RunConfig, spec: ModelSpec) -> torch.nn.Module:
-    """The model of `spec`, initialised from `cfg.train.seed` (the same weights whether trained alone or in a group)."""
+def dense_spec(cfg: RunConfig, splits: Splits, what: str) -> ModelSpec:
+    """`model_spec` for the commands that work on the dense network's layers; a factory model is refused.
+
+    Raises:
+        ConfigError: `cfg.model` names a factory (the message says `what` needs the dense network).
+    """
+    spec = model_spec(cfg, splits)
+    if isinstance(spec, FactorySpec):
+        raise ConfigError(f"{what} works on deepfit's dense network, but model.factory = {spec.factory!r} builds "
+                          "your own; remove model.factory to use it")
+    return spec
+
+
+def build_member(cfg: RunConfig, spec: ModelSpec | FactorySpec, directory: Path | None = None) -> torch.nn.Module:
+    """The model of `spec`, initialised from `cfg.train.seed` (the same weights whether trained alone or in a group).
+
+    A factory's network is checked on a dummy batch (`deepfit.nn.factory.check_outputs`); `directory` is
+    where its saved source copy lies, when resuming.
+    """
     seed_everything(cfg.train.seed)
+    if isinstance(spec, FactorySpec):
+        return build_factory_model(spec, directory)
     return build_model(spec)
 
 

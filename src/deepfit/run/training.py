@@ -19,8 +19,9 @@ from deepfit.atomic import remove_stale_temporaries, write_text_atomic
 from deepfit.config import RunConfig, config_from_dict, read_toml, to_dict, to_toml
 from deepfit.data import Splits
 from deepfit.errors import CheckpointError, ConfigError, DeepfitError
-from deepfit.nn import ModelSpec, Violation, check_self_normalizing, save_model
+from deepfit.nn import FactorySpec, ModelSpec, Violation, check_self_normalizing, save_model
 from deepfit.nn.dropout import mc_predict
+from deepfit.nn.factory import save_source
 from deepfit.run.rundir import RunInterrupted, create_run_dir, existing_run_dir, write_json
 from deepfit.run.setup import build_member, build_trainer, load_splits, model_spec, resolve_device, run_callbacks
 from deepfit.run.staged import fit_staged, start_from_saved
@@ -96,12 +97,16 @@ def _train(
     quiet = quiet or not main
     if resume and cfg.transfer is not None:
         raise ConfigError(f"--resume: {_STAGED_NOT_RESUMABLE}")
+    if cfg.transfer is not None and cfg.model.factory is not None:
+        raise ConfigError(f"[transfer] builds a dense network on a saved model's layers, but model.factory = "
+                          f"{cfg.model.factory!r} builds your own; remove one of them")
     state = read_resume_state(run_dir, cfg, tidy=main) if resume else None
     seed_everything(t.seed)
     splits = splits if splits is not None else load_splits(cfg)
     cfg = resolved_config(cfg, splits)
-    spec = model_spec(cfg, splits)
-    model = build_member(cfg, spec)
+    own_dir = run_dir if resume else None  # a resumed factory model is rebuilt from the run's copy of its file
+    spec = model_spec(cfg, splits, directory=own_dir)
+    model = build_member(cfg, spec, own_dir)
     reused: list[str] = []
     if cfg.transfer is not None:
         if parallel is not None:
@@ -117,6 +122,8 @@ def _train(
     try:
         if save and main:
             write_text_atomic(run_dir / "config.toml", to_toml(cfg))
+            if isinstance(spec, FactorySpec):  # now, so that a run killed before its end can resume
+                spec = save_source(spec, run_dir)
             callbacks.append(Checkpoint(run_dir / "checkpoint", every_epochs=t.checkpoint_every,
                                         history_csv=run_dir / "history.csv", meta={"config": to_toml(cfg)}))
         device_splits = splits.to(device)
@@ -225,7 +232,9 @@ def resolved_config(cfg: RunConfig, splits: Splits) -> RunConfig:
     return cfg.model_copy(update={"data": cfg.data.model_copy(update={"valid": splits.valid_split.setting})})
 
 
-def warn_if_not_self_normalizing(model: torch.nn.Module, spec: ModelSpec, splits: Splits, cfg: RunConfig) -> None:
+def warn_if_not_self_normalizing(
+    model: torch.nn.Module, spec: ModelSpec | FactorySpec, splits: Splits, cfg: RunConfig
+) -> None:
     """Warn once, before training, when a SELU network breaks a condition of self-normalization."""
     if not any(isinstance(m, torch.nn.SELU) for m in model.modules()):
         return
@@ -236,7 +245,7 @@ def warn_if_not_self_normalizing(model: torch.nn.Module, spec: ModelSpec, splits
 
 
 def self_normalization_violations(
-    model: torch.nn.Module, spec: ModelSpec, splits: Splits, cfg: RunConfig
+    model: torch.nn.Module, spec: ModelSpec | FactorySpec, splits: Splits, cfg: RunConfig
 ) -> list[Violation]:
     """The self-normalization conditions the run breaks, with fixes that apply to its config.
 
@@ -250,7 +259,8 @@ def self_normalization_violations(
     penalized = reg.penalty is not None or any(v not in ("none", False) for v in reg.layers.values())
     measured = splits.mean is None and cfg.transfer is None
     data = splits.train.x[:4096] if measured else None
-    return check_self_normalizing(model, data, spec=spec, penalized=penalized)
+    named = spec if isinstance(spec, ModelSpec) else None  # a factory's initializers have no names to read
+    return check_self_normalizing(model, data, spec=named, penalized=penalized)
 
 
 def final_metrics(trainer: Trainer, splits: Splits) -> list[dict[str, Any]]:
@@ -301,7 +311,8 @@ def confusion_matrices(trainer: Trainer, splits: Splits) -> torch.Tensor | None:
 
 
 def write_run_files(
-    run_dir: Path, trainer: Trainer, spec: ModelSpec, splits: Splits, metrics: dict[str, Any], member: int = 0
+    run_dir: Path, trainer: Trainer, spec: ModelSpec | FactorySpec, splits: Splits, metrics: dict[str, Any],
+    member: int = 0,
 ) -> None:
     """history.csv, model.json + model.safetensors (with the standardisation) and metrics.json."""
     m = trainer.members[member]
