@@ -162,7 +162,7 @@ def test_a_model_factory_with_dense_keys_is_refused_naming_them():
 
 
 def test_model_options_without_a_factory_are_refused():
-    with pytest.raises(ConfigError, match="model.options: keyword arguments of model.factory, but no model.factory"):
+    with pytest.raises(ConfigError, match=r"model\.options: keyword arguments of model\.factory, but no "):
         load_config(None, ["model.options={width=3}"])
 
 

@@ -190,3 +190,21 @@ def test_a_factory_model_trains_on_the_compiled_step_as_eagerly(tmp_path, images
     eager, compiled = run("eager"), run("compile")
     assert compiled.metrics["engine"] == "compile"
     assert torch.allclose(compiled.model[0].weight, eager.model[0].weight, atol=1e-5)
+
+
+def test_an_exported_factory_model_gives_the_predictions_of_predict(tmp_path, capsys, images_npz, cnn_file):
+    import onnxruntime
+
+    code, _, err, (run,) = _train(capsys, tmp_path, images_npz, "--model", f"{cnn_file}:build", "--epochs", "1")
+    assert code == 0, err
+    x, _ = _images(16, seed=2)
+    np.save(tmp_path / "x.npy", x)
+    code, _, err = _run(capsys, "predict", str(run), "--input", str(tmp_path / "x.npy"),
+                        "--output", str(tmp_path / "p.npz"))
+    assert code == 0, err
+    code, _, err = _run(capsys, "export", str(run), "--format", "onnx")
+    assert code == 0, err
+    session = onnxruntime.InferenceSession(str(run / "model.onnx"))
+    (probs,) = session.run(None, {session.get_inputs()[0].name: x})
+    with np.load(tmp_path / "p.npz") as f:
+        np.testing.assert_allclose(probs, f["probabilities"], atol=1e-5)
