@@ -76,9 +76,9 @@ class _Section(BaseModel):
 
 
 class DataConfig(_Section):
-    name: str = Field("fashion_mnist", description="dataset: fashion_mnist, idx, npz or csv")
-    dir: str | None = Field(None, description="directory holding the dataset files (fashion_mnist, idx)")
-    path: str | None = Field(None, description="dataset file (npz, csv)")
+    name: str = Field("fashion_mnist", description="dataset: fashion_mnist, idx, npz, csv, npy or images")
+    dir: str | None = Field(None, description="directory holding the dataset files (fashion_mnist, idx, images)")
+    path: str | None = Field(None, description="dataset file (npz, csv; npy: the features file)")
     subset: int | None = Field(None, ge=1, description="keep only the first N training samples")
     valid: int | float | None = Field(
         None,
@@ -89,6 +89,11 @@ class DataConfig(_Section):
     standardize: bool = Field(True, description="standardise features with training-split statistics")
     task: Literal["multiclass", "binary", "regression"] = "multiclass"
     label_column: str | None = Field(None, description="label column of a CSV file")
+    labels: str | None = Field(None, description="labels file of an npy features file (default: x -> y in its name)")
+    image_size: list[int] | None = Field(
+        None, min_length=2, max_length=2, description="images: [height, width] to resize to (default: the images' own)"
+    )
+    channels: Literal[1, 3] | None = Field(None, description="images: 1 (grayscale) or 3 (RGB); default: the files'")
     options: dict[str, Any] = Field(
         default_factory=dict, description="parameters of the dataset source, e.g. {sample_seed = 1} for fashion_mnist_b"
     )

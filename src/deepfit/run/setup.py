@@ -7,6 +7,7 @@ into the plain arguments of `deepfit.train`.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -14,8 +15,9 @@ from typing import Any
 import torch
 
 from deepfit.config import RunConfig
-from deepfit.data import Splits, load_data
+from deepfit.data import Splits, from_torch, load_data
 from deepfit.data.augment import build_augment
+from deepfit.data.torch_data import TorchData
 from deepfit.errors import ConfigError, DeviceError
 from deepfit.nn import FactorySpec, ModelSpec, build_factory_model, build_model, factory_spec
 from deepfit.optim import Plateau, Schedule, build_schedule, resolve_hyperparameters
@@ -41,8 +43,26 @@ def load_splits(cfg: RunConfig) -> Splits:
     d = cfg.data
     return load_data(
         d.name, dir=d.dir, path=d.path, valid=d.valid, subset=d.subset, standardize=d.standardize,
-        seed=cfg.train.seed, task=d.task, label_column=d.label_column, options=d.options,
+        seed=cfg.train.seed, task=d.task, label_column=d.label_column, labels=d.labels, image_size=d.image_size,
+        channels=d.channels, options=d.options,
     )
+
+
+def data_budget(device: torch.device) -> int:
+    """Bytes a dataset given from Python may take as float32: half the free memory of `device` (of the host
+    for the CPU), leaving the rest to the model, its gradients and the optimizer."""
+    if device.type == "cuda":
+        free, _ = torch.cuda.mem_get_info(device)
+    else:
+        free = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    return free // 2
+
+
+def torch_splits(cfg: RunConfig, data: TorchData, test_data: TorchData | None, device: torch.device) -> Splits:
+    """The splits of a `Dataset`/`DataLoader` given from Python, split and standardised as `cfg.data` says."""
+    d = cfg.data
+    return from_torch(data, test_data, max_bytes=data_budget(device), valid=d.valid, subset=d.subset,
+                      standardize=d.standardize, seed=cfg.train.seed, task=d.task)
 
 
 def model_spec(cfg: RunConfig, splits: Splits, *, directory: Path | None = None) -> ModelSpec | FactorySpec:

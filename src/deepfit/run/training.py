@@ -18,12 +18,21 @@ import deepfit
 from deepfit.atomic import remove_stale_temporaries, write_text_atomic
 from deepfit.config import RunConfig, config_from_dict, read_toml, to_dict, to_toml
 from deepfit.data import Splits
+from deepfit.data.torch_data import TorchData
 from deepfit.errors import CheckpointError, ConfigError, DeepfitError
 from deepfit.nn import FactorySpec, ModelSpec, Violation, check_self_normalizing, save_model
 from deepfit.nn.dropout import mc_predict
 from deepfit.nn.factory import save_source
 from deepfit.run.rundir import RunInterrupted, create_run_dir, existing_run_dir, write_json
-from deepfit.run.setup import build_member, build_trainer, load_splits, model_spec, resolve_device, run_callbacks
+from deepfit.run.setup import (
+    build_member,
+    build_trainer,
+    load_splits,
+    model_spec,
+    resolve_device,
+    run_callbacks,
+    torch_splits,
+)
 from deepfit.run.staged import fit_staged, start_from_saved
 from deepfit.run.threads import use_threads
 from deepfit.train import Callback, Checkpoint, EarlyStopping, History, Trainer
@@ -72,8 +81,14 @@ def run_training(
     save: bool = True,
     splits: Splits | None = None,
     extra_callbacks: Sequence[Callback] = (),
+    data: TorchData | None = None,
+    test_data: TorchData | None = None,
 ) -> RunResult:
     """Train as `cfg` says. With `save`, write the run directory; with `resume`, continue `run_dir`.
+
+    `data` (and `test_data`) is your own `torch.utils.data.Dataset` or `DataLoader` of (input, label)
+    samples instead of `cfg.data`'s source: read once into memory, split and standardised as `cfg.data`
+    says (docs/own-model.md); the run's config.toml then records `data.name = "python"`.
 
     `extra_callbacks` join the ones `cfg` asks for (studies pass probes this way). Started by torchrun
     with several processes, the run is data-parallel (docs/distributed.md): rank 0 alone writes.
@@ -83,7 +98,11 @@ def run_training(
     if t.threads == "auto":  # config.toml records the count, so that --resume runs the same arithmetic
         t = t.model_copy(update={"threads": threads})
         cfg = cfg.model_copy(update={"train": t})
+    if data is not None:
+        cfg = cfg.model_copy(update={"data": cfg.data.model_copy(update={"name": "python"})})
     with joined(resolve_device(t.device)) as (device, parallel):
+        if data is not None and splits is None:
+            splits = torch_splits(cfg, data, test_data, device)
         return _train(cfg, device, parallel, threads, quiet=quiet, run_dir=run_dir, resume=resume, save=save,
                       splits=splits, extra_callbacks=extra_callbacks)
 
