@@ -119,8 +119,8 @@ def _read(pil: Any, files: list[tuple[Path, int]], size: tuple[int, int], channe
     return x
 
 
-def _open(pil: Any, path: Path) -> Any:
+def _open(pil: Any, file: Path) -> Any:
     try:
-        return pil.open(path)
+        return pil.open(file)  # read-only: Pillow's open takes no write mode
     except (OSError, ValueError) as exc:  # UnidentifiedImageError is an OSError
-        raise DataError(f"{path}: not a readable image ({exc})") from None
+        raise DataError(f"{file}: not a readable image ({exc})") from None
