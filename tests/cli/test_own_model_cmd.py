@@ -208,3 +208,10 @@ def test_an_exported_factory_model_gives_the_predictions_of_predict(tmp_path, ca
     (probs,) = session.run(None, {session.get_inputs()[0].name: x})
     with np.load(tmp_path / "p.npz") as f:
         np.testing.assert_allclose(probs, f["probabilities"], atol=1e-5)
+
+
+def test_the_doctor_refuses_a_factory_model_by_name(tmp_path, capsys, images_npz, cnn_file):
+    code, _, err = _run(capsys, "doctor", "--data", str(images_npz), "--model", f"{cnn_file}:build",
+                        "--out", str(tmp_path / "d"), "--quiet")
+    assert code == 2
+    assert f"the doctor works on deepfit's dense network, but model.factory = '{cnn_file}:build' builds your own" in err
