@@ -168,3 +168,20 @@ def test_renaming_the_schedule_or_optimizer_drops_the_old_components_parameters(
     assert cfg.optimizer.params()["betas"][0] == 0.8  # a section the file does not rename keeps its values
     same = load_config(None, ["schedule.name=exponential"], base=base)  # the same component: parameters stay
     assert same.schedule.params()["s"] == 20
+
+
+def test_a_model_factory_with_dense_keys_is_refused_naming_them():
+    with pytest.raises(ConfigError, match=r"model: model.factory = 'net.py:build' builds the whole network, so the "
+                                          r"dense-network keys model.activation, model.hidden do not apply"):
+        load_config(None, ['model.factory="net.py:build"', "model.hidden=[8]", "model.activation=elu"])
+
+
+def test_model_options_without_a_factory_are_refused():
+    with pytest.raises(ConfigError, match=r"model\.options: keyword arguments of model\.factory, but no "):
+        load_config(None, ["model.options={width=3}"])
+
+
+def test_a_malformed_factory_reference_is_refused_at_the_edge():
+    with pytest.raises(ConfigError, match=r"model.factory: expected 'path/to/file.py:function' or "
+                                          r"'package.module:function'; got 'net.py'$"):
+        load_config(None, ['model.factory="net.py"'])

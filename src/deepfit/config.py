@@ -16,6 +16,7 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
 
 from deepfit.errors import ConfigError
 from deepfit.nn import ACTIVATIONS, DROPOUTS, INITIALIZERS
+from deepfit.nn.factory import REFERENCE_FORM, is_reference
 from deepfit.optim import CLIPPERS, OPTIMIZERS, SCHEDULES, resolve_hyperparameters, resolve_penalty
 from deepfit.registry import Registry
 
@@ -75,9 +76,9 @@ class _Section(BaseModel):
 
 
 class DataConfig(_Section):
-    name: str = Field("fashion_mnist", description="dataset: fashion_mnist, idx, npz or csv")
-    dir: str | None = Field(None, description="directory holding the dataset files (fashion_mnist, idx)")
-    path: str | None = Field(None, description="dataset file (npz, csv)")
+    name: str = Field("fashion_mnist", description="dataset: fashion_mnist, idx, npz, csv, npy or images")
+    dir: str | None = Field(None, description="directory holding the dataset files (fashion_mnist, idx, images)")
+    path: str | None = Field(None, description="dataset file (npz, csv; npy: the features file)")
     subset: int | None = Field(None, ge=1, description="keep only the first N training samples")
     valid: int | float | None = Field(
         None,
@@ -88,6 +89,11 @@ class DataConfig(_Section):
     standardize: bool = Field(True, description="standardise features with training-split statistics")
     task: Literal["multiclass", "binary", "regression"] = "multiclass"
     label_column: str | None = Field(None, description="label column of a CSV file")
+    labels: str | None = Field(None, description="labels file of an npy features file (default: x -> y in its name)")
+    image_size: list[int] | None = Field(
+        None, min_length=2, max_length=2, description="images: [height, width] to resize to (default: the images' own)"
+    )
+    channels: Literal[1, 3] | None = Field(None, description="images: 1 (grayscale) or 3 (RGB); default: the files'")
     options: dict[str, Any] = Field(
         default_factory=dict, description="parameters of the dataset source, e.g. {sample_seed = 1} for fashion_mnist_b"
     )
@@ -112,7 +118,8 @@ class DataConfig(_Section):
 
 
 class ModelConfig(_Section):
-    """The dense network; what is left out takes `deepfit.nn.ModelSpec`'s default (its one home)."""
+    """The dense network; what is left out takes `deepfit.nn.ModelSpec`'s default (its one home). Or, with
+    `factory`, the user's own network (`deepfit.nn.FactorySpec`), which no dense-network key applies to."""
 
     hidden: list[int] | None = Field(None, description="units of each hidden dense layer, bottom first (300, 100)")
     activation: str | dict[str, Any] | None = Field(None, description="activation name or {name=..., params} (relu)")
@@ -131,6 +138,11 @@ class ModelConfig(_Section):
     layer_init: dict[str, str | dict[str, Any]] | None = Field(
         None, description='kernel initializer per layer, e.g. {hidden1 = "orthogonal"}'
     )
+    factory: str | None = Field(
+        None, description="your own network: 'path/to/file.py:build' or 'package.module:build', called as "
+        "build(input_shape, num_outputs, **options) (docs/own-model.md)"
+    )
+    options: dict[str, Any] | None = Field(None, description="keyword arguments of model.factory")
 
     @field_validator("layer_init")
     @classmethod
@@ -170,9 +182,30 @@ class ModelConfig(_Section):
             raise ValueError(f"each layer needs at least 1 unit, got {v}")
         return v
 
+    @field_validator("factory")
+    @classmethod
+    def _factory_reference(cls, v: str | None) -> str | None:
+        if v is not None and not is_reference(v):
+            raise ValueError(f"expected {REFERENCE_FORM}")
+        return v
+
+    @model_validator(mode="after")
+    def _factory_alone(self) -> ModelConfig:
+        """A factory builds the whole network: dense-network keys given with it are refused, not ignored."""
+        dense = sorted(self.spec_options())
+        if self.factory is not None and dense:
+            raise ValueError(
+                f"model.factory = {self.factory!r} builds the whole network, so the dense-network keys "
+                f"{', '.join('model.' + k for k in dense)} do not apply; remove them (factory options go in "
+                "model.options)"
+            )
+        if self.factory is None and self.options is not None:
+            raise ValueError("model.options: keyword arguments of model.factory, but no model.factory is set")
+        return self
+
     def spec_options(self) -> dict[str, Any]:
-        """The settings given, as keyword arguments of `ModelSpec`."""
-        return self.model_dump(exclude_none=True)
+        """The dense-network settings given, as keyword arguments of `ModelSpec`."""
+        return self.model_dump(exclude_none=True, exclude={"factory", "options"})
 
 
 class OptimConfig(BaseModel):

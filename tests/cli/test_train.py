@@ -121,7 +121,7 @@ def test_a_single_class_is_refused_for_multiclass_and_warned_about_in_one_line_f
     [
         (None, "nope", r"--data .*nope: not found \(no such file or directory\); expected a dataset name \(csv, "),
         (lambda p: (p / "d.txt").write_text("1 2\n"), "d.txt",
-         r"--data .*d\.txt: unsupported extension '\.txt', expected \.npz, \.csv or an IDX folder"),
+         r"--data .*d\.txt: unsupported extension '\.txt', expected \.npz, \.csv, \.npy or a folder"),
         (lambda p: np.savez(p / "z.npz", x_train=np.zeros((0, 3)), y_train=np.zeros(0, int)), "z.npz",
          r"z\.npz: the training set is empty \(inputs of shape \(0, 3\)\), expected at least 1 sample"),
     ],
@@ -258,3 +258,33 @@ def test_predict_output_that_cannot_be_written_is_named(tmp_path, capsys, run_di
     err = _refused(capsys, "predict", str(run_dir), "--input", str(tmp_path / "x.npy"), "--output",
                    output.format(tmp=tmp_path))
     assert re.search(message, err), err
+
+
+def test_data_npy_pair_named_by_comma_or_by_convention_trains(tmp_path, capsys):
+    x, y = _arrays(120)
+    np.save(tmp_path / "feats.npy", x)
+    np.save(tmp_path / "labels.npy", y)
+    run = _train(capsys, f"{tmp_path / 'feats.npy'},{tmp_path / 'labels.npy'}", tmp_path / "a")
+    data = tomllib.loads((run / "config.toml").read_text())["data"]
+    assert (data["name"], data["path"], data["labels"]) == ("npy", str(tmp_path / "feats.npy"),
+                                                          str(tmp_path / "labels.npy"))
+    np.save(tmp_path / "x_train.npy", x)
+    np.save(tmp_path / "y_train.npy", y)
+    run = _train(capsys, tmp_path, tmp_path / "b")  # a folder with x_train.npy + y_train.npy
+    assert tomllib.loads((run / "config.toml").read_text())["data"]["path"] == str(tmp_path / "x_train.npy")
+
+
+def test_data_folder_of_class_folders_trains_on_its_images(tmp_path, capsys):
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for cls, value in (("dark", 30), ("light", 220)):
+        (tmp_path / "img" / cls).mkdir(parents=True)
+        for i in range(20):
+            Image.fromarray((value + rng.integers(-20, 20, (6, 6))).astype(np.uint8)).save(
+                tmp_path / "img" / cls / f"{i}.png")
+    run = _train(capsys, tmp_path / "img", tmp_path / "runs", "--set", "data.image_size=[4, 4]", "--epochs", "3")
+    data = tomllib.loads((run / "config.toml").read_text())["data"]
+    assert (data["name"], data["image_size"]) == ("images", [4, 4])
+    meta = (run / "model.json").read_text()
+    assert '"dark"' in meta and '"light"' in meta and '"input_shape": [\n      1,\n      4,\n      4\n' in meta

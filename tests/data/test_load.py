@@ -3,6 +3,7 @@ import inspect
 import numpy as np
 import pytest
 import torch
+from PIL import Image
 
 from deepfit.data import DATASETS, from_arrays, load_data, make_splits
 from deepfit.errors import ConfigError, DataError
@@ -16,6 +17,13 @@ def dataset_options(tmp_path, write_mnist_dir):
     csv = tmp_path / "d.csv"
     csv.write_text("label,a,b\n" + "".join(f"{i % 3},{i},{2 * i}\n" for i in range(12)))
     folder = write_mnist_dir(tmp_path / "mnist")
+    np.save(tmp_path / "x_train.npy", np.arange(24.0).reshape(12, 2))
+    np.save(tmp_path / "y_train.npy", np.arange(12) % 3)
+    rng = np.random.default_rng(0)
+    for i in range(12):
+        (tmp_path / "images" / f"class{i % 3}").mkdir(parents=True, exist_ok=True)
+        Image.fromarray(rng.integers(0, 256, (4, 4), dtype=np.uint8)).save(tmp_path / "images" / f"class{i % 3}" /
+                                                                            f"{i}.png")
     return {
         "fashion_mnist": {"dir": folder},
         # 12 samples left after the task split: 14 images hold 12 of task A, 60 hold 12 sandals and shirts
@@ -24,14 +32,26 @@ def dataset_options(tmp_path, write_mnist_dir):
         "idx": {"dir": folder},
         "npz": {"path": npz},
         "csv": {"path": csv},
+        "npy": {"path": tmp_path / "x_train.npy"},
+        "images": {"dir": tmp_path / "images"},
     }
 
 
+# "python" names data given from Python (run_training(cfg, data=...)), which no file holds
+LOADABLE = [name for name in DATASETS.names() if name != "python"]
+
+
 def test_every_registered_dataset_has_a_fixture(dataset_options):
-    assert sorted(dataset_options) == DATASETS.names()
+    assert sorted(dataset_options) == LOADABLE
 
 
-@pytest.mark.parametrize("name", DATASETS.names())
+def test_data_given_from_python_cannot_be_loaded_by_name_and_says_how_to_pass_it():
+    with pytest.raises(ConfigError, match=r"data\.name = 'python': this run's data was a Dataset or DataLoader given "
+                                          r"from Python; pass it again: run_training\(cfg, data=\.\.\."):
+        load_data("python")
+
+
+@pytest.mark.parametrize("name", LOADABLE)
 def test_every_dataset_loads_into_standardised_splits(name, dataset_options):
     splits = load_data(name, valid=2, **dataset_options[name])
     assert (len(splits.train), len(splits.valid)) == (10, 2)

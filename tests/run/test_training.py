@@ -105,3 +105,29 @@ def test_how_a_run_ended_is_recorded_with_the_epoch_restored(epochs, patience, s
         "epochs": epochs, "engine": "eager", "early_stopping": {"patience": patience, "min_delta": 100.0}}})
     m = run_training(cfg, save=False, splits=from_arrays(x, y, valid=50)).metrics
     assert m["stop"] == stop and m["best_epoch"] == 1
+
+
+def test_a_torch_dataset_from_python_trains_and_its_run_records_where_the_data_came_from(tmp_path, capsys):
+    import json
+
+    import torch
+    from torch.utils.data import DataLoader, TensorDataset
+
+    from deepfit.cli.main import main
+    from deepfit.run import run_training
+
+    rng = np.random.default_rng(0)
+    centers = rng.normal(0, 3, size=(3, 6))
+    y = np.arange(400) % 3
+    x = (centers[y] + rng.normal(size=(400, 6))).astype(np.float32)
+    train = DataLoader(TensorDataset(torch.from_numpy(x[:300]), torch.from_numpy(y[:300])), batch_size=64)
+    test = TensorDataset(torch.from_numpy(x[300:]), torch.from_numpy(y[300:]))
+    cfg = config_from_dict({"out": str(tmp_path), "model": {"hidden": [16]}, "optimizer": {"lr": 0.01},
+                            "train": {"epochs": 3, "engine": "eager", "threads": 1}})
+    result = run_training(cfg, data=train, test_data=test)
+    assert result.metrics["test"]["acc"] > 0.9 and len(result.splits.valid) == 30  # data.valid auto: 10%
+    assert 'name = "python"' in (result.run_dir / "config.toml").read_text()
+    assert json.loads((result.run_dir / "metrics.json").read_text())["epochs"] == 3
+    assert main(["evaluate", str(result.run_dir)]) == 2
+    assert "data.name = 'python': this run's data was a Dataset or DataLoader given from Python" in (
+        capsys.readouterr().err)

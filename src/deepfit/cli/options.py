@@ -45,9 +45,13 @@ def add_run_options(p: argparse.ArgumentParser, *,
     g.add_argument(
         "--data",
         metavar="NAME|FILE|DIR",
-        help="dataset: a name (fashion_mnist), an .npz or .csv file, or a directory of IDX files",
+        help="dataset: a name (fashion_mnist), an .npz, .csv or .npy file (X.npy,LABELS.npy for a named pair), or a "
+        "folder: IDX files, x_train.npy + y_train.npy, or images in class sub-folders",
     )
     g.add_argument("--data-dir", metavar="DIR", help="directory holding Fashion-MNIST's four IDX files")
+    g.add_argument("--model", metavar="FILE.py:FUNCTION",
+                   help="your own network: a function build(input_shape, num_outputs, **options) returning an "
+                   "nn.Module (model.factory; replaces a preset's dense [model]; docs/own-model.md)")
     g.add_argument("--out", metavar="DIR", help=out_help)
     g.add_argument("--name", help="run name")
     g.add_argument("--device", help="auto, cpu, cuda or cuda:N")
@@ -87,29 +91,47 @@ def figure_path(out: str | None, name: str) -> Path:
 
 
 def data_overrides(value: str) -> list[str]:
-    """The `--set` overrides `--data VALUE` stands for: a file source by extension, an IDX folder, or a name.
+    """The `--set` overrides `--data VALUE` stands for: a file source by extension, a folder, or a name.
 
     Raises:
         DataError: VALUE looks like a path (a separator or an extension) but does not exist, or is a file of
-            another type than .npz or .csv. Other unknown names are the registry's `ConfigError`.
+            another type than .npz, .csv or .npy. Other unknown names are the registry's `ConfigError`.
     """
     from deepfit.data import DATASETS
 
+    features, comma, labels = value.partition(",")
+    if comma and features.endswith(".npy") and labels.endswith(".npy"):  # X.npy,LABELS.npy
+        return ["data.name=npy", f"data.path={_quote(features)}", f"data.labels={_quote(labels)}"]
     path = Path(value)
-    if path.suffix in (".npz", ".csv"):
+    if path.suffix in (".npz", ".csv", ".npy"):
         return [f"data.name={path.suffix[1:]}", f"data.path={_quote(value)}"]
     if path.is_dir():
-        return ["data.name=idx", f"data.dir={_quote(value)}"]
+        return _folder_overrides(path, value)
     if value not in DATASETS:
         if path.exists():
             kind = f"unsupported extension {path.suffix!r}" if path.suffix else "a file without an extension"
-            raise DataError(f"--data {value}: {kind}, expected .npz, .csv or an IDX folder")
+            raise DataError(f"--data {value}: {kind}, expected .npz, .csv, .npy or a folder")
         if path.suffix or "/" in value or os.sep in value:
             raise DataError(
                 f"--data {value}: not found (no such file or directory); expected a dataset name "
-                f"({', '.join(DATASETS.names())}), an .npz or .csv file, or an IDX folder"
+                f"({', '.join(DATASETS.names())}), an .npz, .csv or .npy file, or a folder (IDX files, "
+                "x_train.npy, or images in class sub-folders)"
             )
     return [f"data.name={_quote(value)}"]
+
+
+def _folder_overrides(path: Path, value: str) -> list[str]:
+    """A folder's source: MNIST-layout IDX files, else an `x_train.npy` pair, else images in class sub-folders
+    (any sub-folder); a folder with none of them is read as IDX, whose error lists the files it lacks."""
+    from deepfit.data import find_idx_files
+
+    if not find_idx_files(path):
+        x_train = next((p for p in (path / "x_train.npy", path / "X_train.npy") if p.is_file()), None)
+        if x_train is not None:
+            return ["data.name=npy", f"data.path={_quote(str(x_train))}"]
+        if any(p.is_dir() and not p.name.startswith(".") for p in path.iterdir()):
+            return ["data.name=images", f"data.dir={_quote(value)}"]
+    return ["data.name=idx", f"data.dir={_quote(value)}"]
 
 
 def _quote(value: str) -> str:
@@ -131,6 +153,8 @@ def config_from_args(
             preset_data = PRESETS.build(preset)
         except ConfigError as exc:
             raise ConfigError(f"--preset: {exc}") from None
+        if args.model:  # your own network replaces the preset's dense one, whose keys would not apply to it
+            preset_data = {k: v for k, v in preset_data.items() if k != "model"}
         base = merge_layer(preset_data, base or {})
     overrides = list(args.overrides)
     if args.data:
@@ -142,6 +166,7 @@ def config_from_args(
         "train.device": args.device and _quote(args.device),
         "train.seed": args.seed,
         "data.dir": args.data_dir and _quote(args.data_dir),
+        "model.factory": args.model and _quote(args.model),
         "out": args.out and _quote(args.out),
         "name": args.name and _quote(args.name),
     }

@@ -24,12 +24,16 @@ def load_data(
     seed: int = 0,
     task: str = "multiclass",
     label_column: str | None = None,
+    labels: str | Path | None = None,
+    image_size: list[int] | None = None,
+    channels: int | None = None,
     options: dict[str, Any] | None = None,
 ) -> Splits:
     """Load the dataset registered as `name` and split it with `make_splits` (see there for the options).
 
     `dir` is the folder of a directory source (`fashion_mnist`, `idx`); `path` is the file of a file
-    source (`npz`, `csv`); `label_column` applies to `csv`; `options` are further parameters of the source
+    source (`npz`, `csv`, `npy`); `label_column` applies to `csv`, `labels` to `npy`, `image_size` and
+    `channels` to `images`; `options` are further parameters of the source
     (e.g. `sample_seed` of `fashion_mnist_b`). Only the options given are passed to the
     source, so an option it does not take is a `ConfigError` listing the ones it does.
 
@@ -38,7 +42,8 @@ def load_data(
         DataError: the data is missing, unreadable or inconsistent (the message names the file or folder
             and, for Fashion-MNIST, says how to get it).
     """
-    given = {"dir": dir, "path": path, "label_column": label_column}
+    given = {"dir": dir, "path": path, "label_column": label_column, "labels": labels, "image_size": image_size,
+             "channels": channels}
     options = {**(options or {}), **{key: value for key, value in given.items() if value is not None}}
     canonical = DATASETS.canonical(name)
     raw = DATASETS.build(canonical, **options)

@@ -19,8 +19,8 @@ from deepfit.diagnose.rules import Finding, diagnose_record
 from deepfit.diagnose.stats import DoctorProbe
 from deepfit.errors import ConfigError
 from deepfit.nn import ACTIVATIONS
-from deepfit.run import RunResult, build_member, load_splits, model_spec, run_training, write_json
-from deepfit.run.setup import run_lr
+from deepfit.run import RunResult, build_member, load_splits, run_training, write_json
+from deepfit.run.setup import dense_spec, run_lr
 from deepfit.run.training import self_normalization_violations
 from deepfit.train import Trainer
 from deepfit.train.batches import steps_per_epoch
@@ -50,7 +50,7 @@ class Diagnosis:
 
 def run_context(cfg: RunConfig, splits: Splits) -> dict[str, Any]:
     """What the rules need to know of the run besides its probes: activation, init, normalisation, lr, ..."""
-    spec = model_spec(cfg, splits)
+    spec = dense_spec(cfg, splits, "the doctor")
     name = spec.activation if isinstance(spec.activation, str) else spec.activation.get("name", "")
     model = build_member(cfg, spec)
     violations = self_normalization_violations(model, spec, splits, cfg)
@@ -85,7 +85,7 @@ def _check(cfg: RunConfig, splits: Splits) -> None:
     if cfg.data.task == "regression":
         raise ConfigError("the doctor reads classification runs only (its rules use accuracy and the loss's scale); "
                           "data.task is 'regression'")
-    hidden = model_spec(cfg, splits).hidden
+    hidden = dense_spec(cfg, splits, "the doctor").hidden
     if not hidden:
         raise ConfigError("the doctor needs a network with at least one hidden layer; model.hidden is empty")
 

@@ -5,6 +5,7 @@ from deepfit.nn.batchnorm import Affine, batchnorm_options, fold_batchnorm
 from deepfit.nn.blocks import DenseBlock
 from deepfit.nn.build import ModelSpec, build_model
 from deepfit.nn.dropout import DROPOUTS, MCPrediction, build_dropout, mc_dropout, mc_predict
+from deepfit.nn.factory import FactorySpec, build_factory_model, factory_spec
 from deepfit.nn.init import INITIALIZERS, auto_initializer, resolve_initializer, variance_scaling
 from deepfit.nn.saving import load_model, save_model
 from deepfit.nn.selfnorm import Violation, check_self_normalizing
@@ -16,6 +17,7 @@ __all__ = [
     "INITIALIZERS",
     "Affine",
     "DenseBlock",
+    "FactorySpec",
     "MCPrediction",
     "ModelSpec",
     "Violation",
@@ -23,8 +25,10 @@ __all__ = [
     "batchnorm_options",
     "build_activation",
     "build_dropout",
+    "build_factory_model",
     "build_model",
     "check_self_normalizing",
+    "factory_spec",
     "flat_layers",
     "fold_batchnorm",
     "load_model",

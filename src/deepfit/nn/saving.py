@@ -1,4 +1,7 @@
-"""Save and load a model as `model.json` (architecture) + `model.safetensors` (weights), without pickle."""
+"""Save and load a model as `model.json` (architecture) + `model.safetensors` (weights), without pickle.
+
+A network from the user's own factory (nn/factory.py) also keeps the factory's source file beside them.
+"""
 
 from __future__ import annotations
 
@@ -12,8 +15,9 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from deepfit.atomic import atomic_path, write_text_atomic
-from deepfit.errors import CheckpointError, ConfigError
+from deepfit.errors import CheckpointError, ConfigError, ShapeError
 from deepfit.nn.build import ModelSpec, build_model
+from deepfit.nn.factory import FactorySpec, build_factory_model, save_source, source_name, source_text
 
 FORMAT = "deepfit.model"
 VERSION = 1
@@ -21,7 +25,7 @@ VERSION = 1
 
 def save_model(
     model: nn.Module,
-    spec: ModelSpec,
+    spec: ModelSpec | FactorySpec,
     directory: str | Path,
     *,
     extra: dict[str, Any] | None = None,
@@ -30,10 +34,13 @@ def save_model(
     """Write `model.json` and `model.safetensors` into `directory`, each atomically.
 
     `extra` is stored in the JSON (task, class names, preprocessing); `tensors` are stored beside the
-    weights under `extra.` keys (e.g. the standardisation mean and std).
+    weights under `extra.` keys (e.g. the standardisation mean and std). A factory's source file is
+    written under `model_source/`, and the spec records where.
     """
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
+    if isinstance(spec, FactorySpec):
+        spec = save_source(spec, directory)
     meta = {"format": FORMAT, "version": VERSION, "spec": spec.to_dict(), **(extra or {})}
     weights = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     weights.update({f"extra.{k}": v.detach().cpu().contiguous() for k, v in (tensors or {}).items()})
@@ -44,8 +51,12 @@ def save_model(
 
 def load_model(
     directory: str | Path,
-) -> tuple[nn.Sequential, ModelSpec, dict[str, Any], dict[str, torch.Tensor]]:
-    """Rebuild a saved model: returns (model in eval mode, spec, JSON metadata, extra tensors)."""
+) -> tuple[nn.Module, ModelSpec | FactorySpec, dict[str, Any], dict[str, torch.Tensor]]:
+    """Rebuild a saved model: returns (model in eval mode, spec, JSON metadata, extra tensors).
+
+    A factory's network is built by calling the factory again (a file factory: its copy in `directory`),
+    then the safetensors weights are loaded into it.
+    """
     directory = Path(directory)
     meta_path, weights_path = directory / "model.json", directory / "model.safetensors"
     for p in (meta_path, weights_path):
@@ -58,7 +69,8 @@ def load_model(
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         found = meta.get("format") if isinstance(meta, dict) else f"a JSON {type(meta).__name__}"
         raise CheckpointError(f"{meta_path}: format {found!r}, expected {FORMAT!r}")
-    spec, model = _build(meta, meta_path)
+    factory = isinstance(meta.get("spec"), dict) and "factory" in meta["spec"]
+    spec, model = _build_factory(meta, directory) if factory else _build(meta, meta_path)
     try:
         tensors = load_file(str(weights_path))
     except (SafetensorError, OSError, ValueError) as exc:
@@ -70,6 +82,22 @@ def load_model(
     except RuntimeError as exc:
         raise CheckpointError(f"{weights_path}: weights do not fit the architecture in model.json: {exc}") from None
     return model.eval(), spec, meta, extra
+
+
+def _build_factory(meta: dict[str, Any], directory: Path) -> tuple[FactorySpec, nn.Module]:
+    """The factory spec in `meta` and its network, built from the source copy in `directory`."""
+    try:
+        spec = FactorySpec.from_dict(meta["spec"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise CheckpointError(f"{directory / 'model.json'}: the factory spec in it is not valid ({exc})") from None
+    if spec.is_file and (spec.source is None or not (directory / spec.source).is_file()):
+        raise CheckpointError(f"{directory}: the model was built by {spec.factory!r} but the copy of its source "
+                              f"file ({spec.source or source_name(spec.factory)}) is missing")
+    try:
+        spec.source_text = source_text(spec, directory)
+        return spec, build_factory_model(spec, directory)
+    except (ConfigError, ShapeError) as exc:
+        raise CheckpointError(f"{directory}: rebuilding the saved model failed: {exc}") from None
 
 
 def _build(meta: dict[str, Any], meta_path: Path) -> tuple[ModelSpec, nn.Sequential]:

@@ -21,7 +21,8 @@ from deepfit.pretrain.auxiliary import pretrain_siamese
 from deepfit.pretrain.gan import pretrain_gan
 from deepfit.pretrain.rbm import pretrain_rbm
 from deepfit.registry import Registry
-from deepfit.run import create_run_dir, load_splits, model_spec, resolve_device, update_rule, versions, write_json
+from deepfit.run import create_run_dir, load_splits, resolve_device, update_rule, versions, write_json
+from deepfit.run.setup import dense_spec
 from deepfit.train.seeding import seed_everything
 
 PRETRAINERS: Registry = Registry("pretrainer")  # (spec, train, valid, **options) -> (model, layer rows)
@@ -74,7 +75,7 @@ def run_pretraining(
     write_text_atomic(run_dir / "config.toml", to_toml(cfg))
     seed_everything(t.seed)
     splits = load_splits(cfg)
-    spec = model_spec(cfg, splits)
+    spec = dense_spec(cfg, splits, "pretraining")
     start = time.perf_counter()
     model, layers = PRETRAINERS.build(
         method,

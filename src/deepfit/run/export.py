@@ -68,7 +68,7 @@ class InferenceModel(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         x = x.to(torch.float32).flatten(1)  # (batch, features)
-        z = self.net(x * self.scale + self.shift)  # (batch, outputs)
+        z = self.net((x * self.scale + self.shift).reshape(-1, *self.input_shape))  # (batch, outputs)
         return z if self.output is None else self.output(z)
 
 

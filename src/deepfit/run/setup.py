@@ -7,16 +7,19 @@ into the plain arguments of `deepfit.train`.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import torch
 
 from deepfit.config import RunConfig
-from deepfit.data import Splits, load_data
+from deepfit.data import Splits, from_torch, load_data
 from deepfit.data.augment import build_augment
+from deepfit.data.torch_data import TorchData
 from deepfit.errors import ConfigError, DeviceError
-from deepfit.nn import ModelSpec, build_model
+from deepfit.nn import FactorySpec, ModelSpec, build_factory_model, build_model, factory_spec
 from deepfit.optim import Plateau, Schedule, build_schedule, resolve_hyperparameters
 from deepfit.train import Callback, EarlyStopping, ProgressBar, ReduceLROnPlateau, Trainer, UpdateRule, objective_for
 from deepfit.train.batches import steps_per_epoch
@@ -40,19 +43,61 @@ def load_splits(cfg: RunConfig) -> Splits:
     d = cfg.data
     return load_data(
         d.name, dir=d.dir, path=d.path, valid=d.valid, subset=d.subset, standardize=d.standardize,
-        seed=cfg.train.seed, task=d.task, label_column=d.label_column, options=d.options,
+        seed=cfg.train.seed, task=d.task, label_column=d.label_column, labels=d.labels, image_size=d.image_size,
+        channels=d.channels, options=d.options,
     )
 
 
-def model_spec(cfg: RunConfig, splits: Splits) -> ModelSpec:
-    """The network `cfg.model` describes for `splits`' inputs and classes (unset fields: `ModelSpec`'s defaults)."""
-    outputs = splits.num_classes if cfg.data.task == "multiclass" else 1
-    return ModelSpec(input_shape=tuple(splits.input_shape), num_outputs=int(outputs), **cfg.model.spec_options())
+def data_budget(device: torch.device) -> int:
+    """Bytes a dataset given from Python may take as float32: half the free memory of `device` (of the host
+    for the CPU), leaving the rest to the model, its gradients and the optimizer."""
+    if device.type == "cuda":
+        free, _ = torch.cuda.mem_get_info(device)
+    else:
+        free = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    return free // 2
 
 
-def build_member(cfg: RunConfig, spec: ModelSpec) -> torch.nn.Module:
-    """The model of `spec`, initialised from `cfg.train.seed` (the same weights whether trained alone or in a group)."""
+def torch_splits(cfg: RunConfig, data: TorchData, test_data: TorchData | None, device: torch.device) -> Splits:
+    """The splits of a `Dataset`/`DataLoader` given from Python, split and standardised as `cfg.data` says."""
+    d = cfg.data
+    return from_torch(data, test_data, max_bytes=data_budget(device), valid=d.valid, subset=d.subset,
+                      standardize=d.standardize, seed=cfg.train.seed, task=d.task)
+
+
+def model_spec(cfg: RunConfig, splits: Splits, *, directory: Path | None = None) -> ModelSpec | FactorySpec:
+    """The network `cfg.model` describes for `splits`' inputs and classes (unset fields: `ModelSpec`'s defaults),
+    or the spec of its `model.factory`; with `directory` (a run's, when resuming) a file factory is read from
+    the run's copy of it."""
+    outputs = int(splits.num_classes if cfg.data.task == "multiclass" else 1)
+    m = cfg.model
+    if m.factory is not None:
+        return factory_spec(m.factory, tuple(splits.input_shape), outputs, m.options, directory=directory)
+    return ModelSpec(input_shape=tuple(splits.input_shape), num_outputs=outputs, **m.spec_options())
+
+
+def dense_spec(cfg: RunConfig, splits: Splits, what: str) -> ModelSpec:
+    """`model_spec` for the commands that work on the dense network's layers; a factory model is refused.
+
+    Raises:
+        ConfigError: `cfg.model` names a factory (the message says `what` needs the dense network).
+    """
+    spec = model_spec(cfg, splits)
+    if isinstance(spec, FactorySpec):
+        raise ConfigError(f"{what} works on deepfit's dense network, but model.factory = {spec.factory!r} builds "
+                          "your own; remove model.factory to use it")
+    return spec
+
+
+def build_member(cfg: RunConfig, spec: ModelSpec | FactorySpec, directory: Path | None = None) -> torch.nn.Module:
+    """The model of `spec`, initialised from `cfg.train.seed` (the same weights whether trained alone or in a group).
+
+    A factory's network is checked on a dummy batch (`deepfit.nn.factory.check_outputs`); `directory` is
+    where its saved source copy lies, when resuming.
+    """
     seed_everything(cfg.train.seed)
+    if isinstance(spec, FactorySpec):
+        return build_factory_model(spec, directory)
     return build_model(spec)
 
 

@@ -46,6 +46,9 @@ def start_from_saved(
         ConfigError: `reuse` exceeds the saved model's hidden layers.
     """
     source, saved_spec, _meta, extra = load_model(resolve_source(source_dir))
+    if not isinstance(saved_spec, ModelSpec):
+        raise ConfigError(f"transfer.source {source_dir}: its model was built by model.factory "
+                          f"{saved_spec.factory!r}; transfer reuses the hidden layers of deepfit's dense networks")
     if tuple(saved_spec.input_shape) != tuple(splits.input_shape):
         raise ShapeError(
             f"transfer.source {source_dir}: the saved model takes inputs of shape {tuple(saved_spec.input_shape)}, "

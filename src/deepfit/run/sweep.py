@@ -107,6 +107,10 @@ def run_group(
     callbacks in `extra_callbacks` (probes) are copied for every member. A single config, or one that
     cannot be grouped (staged fine-tuning), trains through `run_training`.
     """
+    own = sorted({c.model.factory for c in configs if c.model.factory is not None})
+    if len(configs) > 1 and own:
+        raise ConfigError(f"model.factory {own[0]!r}: your own network trains through its own forward, one run at a "
+                          'time, not as members of one group; set sweep.engine = "sequential" (--engine sequential)')
     if len(configs) == 1 or configs[0].transfer is not None:
         return [run_training(c, save=False, splits=splits, quiet=quiet,
                              extra_callbacks=[copy.deepcopy(cb) for cb in extra_callbacks]) for c in configs]

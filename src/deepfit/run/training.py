@@ -18,12 +18,22 @@ import deepfit
 from deepfit.atomic import remove_stale_temporaries, write_text_atomic
 from deepfit.config import RunConfig, config_from_dict, read_toml, to_dict, to_toml
 from deepfit.data import Splits
+from deepfit.data.torch_data import TorchData
 from deepfit.errors import CheckpointError, ConfigError, DeepfitError
-from deepfit.nn import ModelSpec, Violation, check_self_normalizing, save_model
+from deepfit.nn import FactorySpec, ModelSpec, Violation, check_self_normalizing, save_model
 from deepfit.nn.dropout import mc_predict
+from deepfit.nn.factory import save_source
 from deepfit.run.misclassified import predicted_test_classes, save_misclassified
 from deepfit.run.rundir import RunInterrupted, command_line, create_run_dir, existing_run_dir, write_json
-from deepfit.run.setup import build_member, build_trainer, load_splits, model_spec, resolve_device, run_callbacks
+from deepfit.run.setup import (
+    build_member,
+    build_trainer,
+    load_splits,
+    model_spec,
+    resolve_device,
+    run_callbacks,
+    torch_splits,
+)
 from deepfit.run.staged import fit_staged, start_from_saved
 from deepfit.run.threads import use_threads
 from deepfit.run.tracking import flat_config, log_run_files, mlflow_run, tracking_callbacks
@@ -73,8 +83,14 @@ def run_training(
     save: bool = True,
     splits: Splits | None = None,
     extra_callbacks: Sequence[Callback] = (),
+    data: TorchData | None = None,
+    test_data: TorchData | None = None,
 ) -> RunResult:
     """Train as `cfg` says. With `save`, write the run directory; with `resume`, continue `run_dir`.
+
+    `data` (and `test_data`) is your own `torch.utils.data.Dataset` or `DataLoader` of (input, label)
+    samples instead of `cfg.data`'s source: read once into memory, split and standardised as `cfg.data`
+    says (docs/own-model.md); the run's config.toml then records `data.name = "python"`.
 
     `extra_callbacks` join the ones `cfg` asks for (studies pass probes this way). Started by torchrun
     with several processes, the run is data-parallel (docs/distributed.md): rank 0 alone writes.
@@ -84,7 +100,11 @@ def run_training(
     if t.threads == "auto":  # config.toml records the count, so that --resume runs the same arithmetic
         t = t.model_copy(update={"threads": threads})
         cfg = cfg.model_copy(update={"train": t})
+    if data is not None:
+        cfg = cfg.model_copy(update={"data": cfg.data.model_copy(update={"name": "python"})})
     with joined(resolve_device(t.device)) as (device, parallel):
+        if data is not None and splits is None:
+            splits = torch_splits(cfg, data, test_data, device)
         return _train(cfg, device, parallel, threads, quiet=quiet, run_dir=run_dir, resume=resume, save=save,
                       splits=splits, extra_callbacks=extra_callbacks)
 
@@ -98,12 +118,16 @@ def _train(
     quiet = quiet or not main
     if resume and cfg.transfer is not None:
         raise ConfigError(f"--resume: {_STAGED_NOT_RESUMABLE}")
+    if cfg.transfer is not None and cfg.model.factory is not None:
+        raise ConfigError(f"[transfer] builds a dense network on a saved model's layers, but model.factory = "
+                          f"{cfg.model.factory!r} builds your own; remove one of them")
     state = read_resume_state(run_dir, cfg, tidy=main) if resume else None
     seed_everything(t.seed)
     splits = splits if splits is not None else load_splits(cfg)
     cfg = resolved_config(cfg, splits)
-    spec = model_spec(cfg, splits)
-    model = build_member(cfg, spec)
+    own_dir = run_dir if resume else None  # a resumed factory model is rebuilt from the run's copy of its file
+    spec = model_spec(cfg, splits, directory=own_dir)
+    model = build_member(cfg, spec, own_dir)
     reused: list[str] = []
     if cfg.transfer is not None:
         if parallel is not None:
@@ -119,6 +143,8 @@ def _train(
     try:
         if save and main:
             write_text_atomic(run_dir / "config.toml", to_toml(cfg))
+            if isinstance(spec, FactorySpec):  # now, so that a run killed before its end can resume
+                spec = save_source(spec, run_dir)
             callbacks += tracking_callbacks(cfg, run_dir, callbacks)
             callbacks.append(Checkpoint(run_dir / "checkpoint", every_epochs=t.checkpoint_every,
                                         history_csv=run_dir / "history.csv", meta={"config": to_toml(cfg)}))
@@ -223,7 +249,9 @@ def resolved_config(cfg: RunConfig, splits: Splits) -> RunConfig:
     return cfg.model_copy(update={"data": cfg.data.model_copy(update={"valid": splits.valid_split.setting})})
 
 
-def warn_if_not_self_normalizing(model: torch.nn.Module, spec: ModelSpec, splits: Splits, cfg: RunConfig) -> None:
+def warn_if_not_self_normalizing(
+    model: torch.nn.Module, spec: ModelSpec | FactorySpec, splits: Splits, cfg: RunConfig
+) -> None:
     """Warn once, before training, when a SELU network breaks a condition of self-normalization."""
     if not any(isinstance(m, torch.nn.SELU) for m in model.modules()):
         return
@@ -234,7 +262,7 @@ def warn_if_not_self_normalizing(model: torch.nn.Module, spec: ModelSpec, splits
 
 
 def self_normalization_violations(
-    model: torch.nn.Module, spec: ModelSpec, splits: Splits, cfg: RunConfig
+    model: torch.nn.Module, spec: ModelSpec | FactorySpec, splits: Splits, cfg: RunConfig
 ) -> list[Violation]:
     """The self-normalization conditions the run breaks, with fixes that apply to its config.
 
@@ -248,7 +276,8 @@ def self_normalization_violations(
     penalized = reg.penalty is not None or any(v not in ("none", False) for v in reg.layers.values())
     measured = splits.mean is None and cfg.transfer is None
     data = splits.train.x[:4096] if measured else None
-    return check_self_normalizing(model, data, spec=spec, penalized=penalized)
+    named = spec if isinstance(spec, ModelSpec) else None  # a factory's initializers have no names to read
+    return check_self_normalizing(model, data, spec=named, penalized=penalized)
 
 
 def final_metrics(trainer: Trainer, splits: Splits) -> list[dict[str, Any]]:
@@ -322,7 +351,8 @@ def confusion_matrices(trainer: Trainer, splits: Splits) -> torch.Tensor | None:
 
 
 def write_run_files(
-    run_dir: Path, trainer: Trainer, spec: ModelSpec, splits: Splits, metrics: dict[str, Any], member: int = 0
+    run_dir: Path, trainer: Trainer, spec: ModelSpec | FactorySpec, splits: Splits, metrics: dict[str, Any],
+    member: int = 0,
 ) -> None:
     """history.csv, model.json + model.safetensors (with the standardisation), metrics.json and, for image
     inputs, the misclassified test samples the report shows (misclassified.safetensors)."""
