@@ -55,3 +55,13 @@ def test_table_shows_each_layer_and_the_totals(width):
     text = console.export_text()
     assert "hidden2.linear" in text and "(batch, 100)" in text
     assert "266,610" in text and "235,500" in text  # the total and hidden1's linear layer
+
+
+def test_a_summary_leaves_the_global_random_generator_where_it_was():
+    import torch
+
+    model = build_model(ModelSpec((12,), 3, hidden=[8], dropout=0.5))
+    torch.manual_seed(0)
+    before = torch.get_rng_state()
+    summarize(model, (12,))  # torchinfo draws its input with torch.rand: a resumed run's dropout must not shift
+    assert torch.equal(torch.get_rng_state(), before)

@@ -52,22 +52,27 @@ class ModelSummary:
 def summarize(model: nn.Module, input_shape: tuple[int, ...]) -> ModelSummary:
     """Summarise `model` on one sample of `input_shape` (no batch dimension), in evaluation mode.
 
-    The forward pass runs on a batch of one zero sample under `torch.no_grad`; the model's mode is
-    restored afterwards, so batch norm statistics are left as they were.
+    The forward pass runs on a batch of one sample under `torch.no_grad`; the model's mode is restored
+    afterwards, so batch norm statistics are left as they were, and the global random generator is forked,
+    so that a summary at the start of a resumed run does not shift its dropout masks (torchinfo draws its
+    input with `torch.rand`).
 
     Raises:
         MissingDependencyError: torchinfo is not installed.
     """
+    import torch
+
     try:
         import torchinfo
     except ImportError:
         raise MissingDependencyError("a model summary needs torchinfo: pip install 'deepfit[export]'") from None
     was_training = model.training
     try:
-        stats = torchinfo.summary(
-            model.eval(), input_size=(1, *input_shape), verbose=0, col_names=("output_size", "num_params"),
-            device="cpu",
-        )
+        with torch.random.fork_rng(devices=[]):
+            stats = torchinfo.summary(
+                model.eval(), input_size=(1, *input_shape), verbose=0, col_names=("output_size", "num_params"),
+                device="cpu",
+            )
     finally:
         model.train(was_training)
     names = {id(module): name for name, module in model.named_modules()}  # dotted names, as in the state dict
