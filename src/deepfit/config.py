@@ -309,6 +309,10 @@ class TrainConfig(_Section):
         "auto", description="how the training step runs: auto picks compile or graph where they pay off"
     )
     drop_last: bool = Field(False, description="leave out each epoch's short last batch instead of padding it")
+    stream: bool | Literal["auto"] = Field(
+        "auto", description="keep the training data in host memory and copy each batch to the device; auto: only "
+        "when it does not fit in half the accelerator's free memory (train/placement.py)"
+    )
     probe_every: int = Field(100, ge=1, description="steps between probe events (gradient-norm probes, the doctor)")
     diagnose: bool = Field(False, description="attach the training doctor (docs/doctor.md) to the run")
     tensorboard: bool = Field(False, description="write TensorBoard event files into <run>/tensorboard/")

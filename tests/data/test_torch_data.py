@@ -55,7 +55,7 @@ def test_an_iterable_dataset_without_a_length_is_read_to_its_end():
 
 def test_data_larger_than_the_budget_is_refused_with_its_size():
     with pytest.raises(DataError, match=r"data: 30 samples of shape \(1, 2, 2\) need 0\.00 GB as float32, more than "
-                                        r"the 0\.00 GB deepfit may hold in memory; deepfit trains from memory"):
+                                        r"the 0\.00 GB deepfit may hold in host memory"):
         from_torch(_Shirts(), max_bytes=100)
     assert len(from_torch(_Shirts(), max_bytes=30 * 4 * 4, valid=0).train) == 30  # exactly the budget fits
 

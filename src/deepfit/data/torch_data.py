@@ -1,8 +1,9 @@
 """A torch `Dataset` or `DataLoader` from Python, read once into memory and split like any other source.
 
-deepfit trains from tensors held in memory (on the device when they fit: batches are slices of an on-device
-permutation, train/batches.py); it has no streamed path, so a dataset larger than `max_bytes` is refused
-with its size rather than read until memory runs out.
+deepfit trains from tensors held in memory: on the device when they fit (batches are slices of an on-device
+permutation, train/batches.py), else in host memory with each batch copied to the device
+(train/placement.py); a dataset larger than `max_bytes` of host memory is refused with its size rather than
+read until memory runs out.
 """
 
 from __future__ import annotations
@@ -107,6 +108,6 @@ def _check_size(count: int, sample_shape: tuple[int, ...], max_bytes: int, what:
     if need > max_bytes:
         raise DataError(
             f"{what}: {count:,} samples of shape {sample_shape} need {need / 1e9:.2f} GB as float32, more than the "
-            f"{max_bytes / 1e9:.2f} GB deepfit may hold in memory; deepfit trains from memory (no streamed path), "
-            "so pass a torch.utils.data.Subset or smaller samples"
+            f"{max_bytes / 1e9:.2f} GB deepfit may hold in host memory (half of what is free; batches stream from "
+            "there to an accelerator), so pass a torch.utils.data.Subset or smaller samples"
         )

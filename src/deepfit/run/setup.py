@@ -48,20 +48,17 @@ def load_splits(cfg: RunConfig) -> Splits:
     )
 
 
-def data_budget(device: torch.device) -> int:
-    """Bytes a dataset given from Python may take as float32: half the free memory of `device` (of the host
-    for the CPU), leaving the rest to the model, its gradients and the optimizer."""
-    if device.type == "cuda":
-        free, _ = torch.cuda.mem_get_info(device)
-    else:
-        free = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    return free // 2
+def data_budget() -> int:
+    """Bytes a dataset given from Python may take as float32: half the host's free memory, where it is held
+    (on an accelerator too: what does not fit there streams from the host, train/placement.py), leaving the
+    rest to everything else."""
+    return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") // 2
 
 
-def torch_splits(cfg: RunConfig, data: TorchData, test_data: TorchData | None, device: torch.device) -> Splits:
+def torch_splits(cfg: RunConfig, data: TorchData, test_data: TorchData | None) -> Splits:
     """The splits of a `Dataset`/`DataLoader` given from Python, split and standardised as `cfg.data` says."""
     d = cfg.data
-    return from_torch(data, test_data, max_bytes=data_budget(device), valid=d.valid, subset=d.subset,
+    return from_torch(data, test_data, max_bytes=data_budget(), valid=d.valid, subset=d.subset,
                       standardize=d.standardize, seed=cfg.train.seed, task=d.task)
 
 
@@ -210,6 +207,7 @@ def build_trainer(
         rules.append(rule)
         extra = plateau
     t = configs[0].train
+    options.setdefault("stream", None if t.stream == "auto" else t.stream)
     return Trainer(
         list(models) if many else models,
         objective_for(t.loss, configs[0].data.task),

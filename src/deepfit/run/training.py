@@ -40,6 +40,7 @@ from deepfit.run.tracking import flat_config, log_run_files, mlflow_run, trackin
 from deepfit.train import Callback, Checkpoint, EarlyStopping, History, Trainer
 from deepfit.train.checkpoint import checkpoint_epoch, read_checkpoint
 from deepfit.train.distributed import DataParallel, joined
+from deepfit.train.placement import should_stream
 from deepfit.train.seeding import seed_everything
 
 _STAGED_NOT_RESUMABLE = "runs with a [transfer] section (staged fine-tuning) cannot be resumed yet"
@@ -104,7 +105,7 @@ def run_training(
         cfg = cfg.model_copy(update={"data": cfg.data.model_copy(update={"name": "python"})})
     with joined(resolve_device(t.device)) as (device, parallel):
         if data is not None and splits is None:
-            splits = torch_splits(cfg, data, test_data, device)
+            splits = torch_splits(cfg, data, test_data)
         return _train(cfg, device, parallel, threads, quiet=quiet, run_dir=run_dir, resume=resume, save=save,
                       splits=splits, extra_callbacks=extra_callbacks)
 
@@ -148,11 +149,12 @@ def _train(
             callbacks += tracking_callbacks(cfg, run_dir, callbacks)
             callbacks.append(Checkpoint(run_dir / "checkpoint", every_epochs=t.checkpoint_every,
                                         history_csv=run_dir / "history.csv", meta={"config": to_toml(cfg)}))
-        device_splits = splits.to(device)
+        streamed = should_stream(splits.train, device, None if t.stream == "auto" else t.stream)
+        device_splits = splits if streamed else splits.to(device)  # streamed: batches go to the device one by one
         started = time.strftime("%Y-%m-%d %H:%M:%S %Z")
         start = time.perf_counter()
         if cfg.transfer is None:
-            trainer = build_trainer(cfg, model, device_splits, device, callbacks, parallel=parallel)
+            trainer = build_trainer(cfg, model, device_splits, device, callbacks, parallel=parallel, stream=streamed)
             if state is not None:
                 load_resume_state(trainer, state, run_dir)
             trainer.fit(device_splits.train, device_splits.valid, epochs=t.epochs)
@@ -292,6 +294,7 @@ def final_metrics(trainer: Trainer, splits: Splits) -> list[dict[str, Any]]:
         times = m.history["epoch_time_s"]
         metrics["seconds_per_epoch"] = sum(times) / len(times) if times else float("nan")
         metrics["engine"] = trainer.engine_used
+        metrics["streamed"] = trainer.streamed
         es = next((c for c in m.callbacks.values() if isinstance(c, EarlyStopping)), None)
         if es is not None:
             metrics["monitor"] = es.monitor  # the metric whose best epoch `best_epoch` is

@@ -42,6 +42,11 @@ def resolve_engine(name: str, group: Group, steps: int) -> str:
         if name != "auto":
             warnings.warn(f"train.engine = {name!r}: data-parallel steps run eagerly", RuntimeWarning, stacklevel=3)
         return "eager"
+    if group.streamed and name != "eager":
+        if name != "auto":
+            warnings.warn(f"train.engine = {name!r}: steps on data streamed from host memory run eagerly",
+                          RuntimeWarning, stacklevel=3)
+        return "eager"
     if name != "auto":
         return name
     if cuda:

@@ -58,6 +58,7 @@ class Group:
             raise ConfigError(f"{len(models)} members need {len(models)} update rules, got {len(rules)}")
         self.k, self.models, self.objective, self.device = len(models), list(models), objective, device
         self.augment, self.parallel = augment, parallel
+        self.streamed = False  # see `start`
         self.tensors = flatten_members(models, device, dict(rules[0].lr_factors) if rules else None)
         t = self.tensors
         self._views = {s.name: v for f in (t.frozen, t.buffers, t.counters) for s, v in zip(f.segments, f.split(f.data),
@@ -99,20 +100,21 @@ class Group:
     # -- training ---------------------------------------------------------------------------------------
 
     def start(self, data: TensorData, batch_size: int, *, engine: str = "auto", drop_last: bool = False,
-              steps_hint: int = 0) -> str:
-        """Build the training step for `data` (on the device) once, on backend `engine`; returns the backend.
+              steps_hint: int = 0, streamed: bool = False) -> str:
+        """Build the training step for `data` once, on backend `engine`; returns the backend.
 
-        `steps_hint` is the number of steps the fit will run, which `engine="auto"` weighs against the cost
-        of compiling.
+        `data` is on the device, or (`streamed`) in host memory, each batch gathered there and copied to the
+        device, eagerly. `steps_hint` is the number of steps the fit will run, which `engine="auto"` weighs
+        against the cost of compiling.
         """
-        key = (data.x, data.y, batch_size, drop_last, engine)
+        key = (data.x, data.y, batch_size, drop_last, engine, streamed)
         same = self._started is not None and all(
             a is b if isinstance(a, torch.Tensor) else a == b for a, b in zip(key, self._started, strict=True)
         )
         if same:
             return self.engine  # the same data and settings as the last fit: keep its step (a captured graph)
         self._started = key
-        self.x, self.y = data.x, data.y
+        self.x, self.y, self.streamed = data.x, data.y, streamed
         self.order = EpochOrder(len(data), batch_size, self.k, self.device, drop_last=drop_last,
                                 parallel=self.parallel)
         self.pos = torch.zeros(1, dtype=torch.long, device=self.device)
@@ -164,8 +166,14 @@ class Group:
         that the gradients summed over ranks are those of the global batch.
         """
         k, b = idx.shape
-        x = self.x.index_select(0, idx.reshape(-1))  # (K * batch, *sample_shape)
-        y = self.y.index_select(0, idx.reshape(-1))
+        flat = idx.reshape(-1)
+        if self.streamed:  # gathered in host memory, then copied: the data does not fit on the device
+            flat = flat.cpu()
+            x = self.x.index_select(0, flat).to(self.device, non_blocking=True)
+            y = self.y.index_select(0, flat).to(self.device, non_blocking=True)
+        else:
+            x = self.x.index_select(0, flat)  # (K * batch, *sample_shape)
+            y = self.y.index_select(0, flat)
         if self.augment is not None:
             x = self.augment(x)  # training batches only, on the device
         out = self._train_forward(x.view(k, b, *x.shape[1:]), w, tensors)  # (K, batch, outputs)

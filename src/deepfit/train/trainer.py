@@ -27,6 +27,7 @@ from deepfit.train.history import History
 from deepfit.train.members import Member, MemberView
 from deepfit.train.objectives import Objective
 from deepfit.train.pacing import StepPacer
+from deepfit.train.placement import place, should_stream
 from deepfit.train.seeding import rng_state, set_rng_state
 from deepfit.train.update import UpdateRule
 
@@ -49,6 +50,8 @@ class Trainer:
             first step and one at the end of every epoch too. Each sees the first `probe_size` training samples
             (128: a probe costs about four training steps, so every 100 steps is about 4% of an epoch).
         drop_last: leave out the short last batch of each epoch instead of padding it.
+        stream: train from host memory, copying each batch to the device (train/placement.py); None: only
+            when the training data does not fit in half the accelerator's free memory.
         progress_every_s: seconds between `on_steps` events inside an epoch (when a callback listens to
             them): every N steps, N re-measured at each event (train/pacing.py), so no clock is read per step.
         initial_epoch, initial_step, history: where training starts, to continue another Trainer's run
@@ -82,6 +85,7 @@ class Trainer:
         initial_step: int = 0,
         history: History | None = None,
         parallel: DataParallel | None = None,
+        stream: bool | None = None,
     ) -> None:
         models = [model] if isinstance(model, nn.Module) else list(model)
         seeds = [seed] if isinstance(seed, int) else list(seed)
@@ -94,8 +98,9 @@ class Trainer:
         self.batch_size, self.eval_batch_size = batch_size, eval_batch_size
         self.probe_every, self.probe_size = probe_every, probe_size
         self.pacer = StepPacer(progress_every_s)  # when on_steps comes: about every progress_every_s seconds
-        self.engine, self.drop_last = engine, drop_last
+        self.engine, self.drop_last, self.stream = engine, drop_last, stream
         self.engine_used: str | None = None
+        self.streamed = False
         self.group = Group(models, objective, rules, self.device, augment=augment, parallel=parallel)
         self.callbacks = sorted(callbacks, key=lambda c: c.order)
         self._reports = any(type(c).on_steps is not Callback.on_steps for c in self.callbacks)
@@ -153,13 +158,15 @@ class Trainer:
         """
         if not self.trainable:
             raise TypeError("Trainer.fit needs an update rule; this Trainer was built for evaluation only")
-        train = train.to(self.device)
-        valid = valid.to(self.device) if valid is not None and len(valid) else None
+        self.streamed = should_stream(train, self.device, self.stream)
+        train = place(train, self.device, self.streamed)
+        valid = place(valid, self.device, self.streamed) if valid is not None and len(valid) else None
         self.group.check_shapes(train)
         self.epochs = epochs
         per_epoch = steps_per_epoch(len(train), self.batch_size, drop_last=self.drop_last)
         self.engine_used = self.group.start(train, self.batch_size, engine=self.engine, drop_last=self.drop_last,
-                                            steps_hint=per_epoch * max(0, epochs - self.epoch))
+                                            steps_hint=per_epoch * max(0, epochs - self.epoch),
+                                            streamed=self.streamed)
         probe = self._probe_batch(train) if any(probes(c) for c in self.callbacks) else None
         self._emit("on_fit_begin", {"epochs": epochs, "input_shape": tuple(train.x.shape[1:])})
         try:
@@ -214,10 +221,12 @@ class Trainer:
         no callback runs and no history is kept."""
         if not self.trainable:
             raise TypeError("Trainer.step_losses needs an update rule; this Trainer was built for evaluation only")
-        train = train.to(self.device)
+        self.streamed = should_stream(train, self.device, self.stream)
+        train = place(train, self.device, self.streamed)
         self.group.check_shapes(train)
         group = self.group
-        self.engine_used = group.start(train, self.batch_size, engine=self.engine, drop_last=self.drop_last)
+        self.engine_used = group.start(train, self.batch_size, engine=self.engine, drop_last=self.drop_last,
+                                       streamed=self.streamed)
         per_epoch = group.order.steps
         with quiet_layout_warning():
             for i in range(steps):
@@ -261,7 +270,7 @@ class Trainer:
 
     def _probe_batch(self, train: TensorData) -> tuple[Tensor, Tensor]:
         """A fixed batch for probes: the first `probe_size` training samples."""
-        return train.x[: self.probe_size], train.y[: self.probe_size]
+        return train.x[: self.probe_size].to(self.device), train.y[: self.probe_size].to(self.device)
 
     def _probe(self, batch: tuple[Tensor, Tensor]) -> None:
         with self.probing():
