@@ -105,3 +105,33 @@ def test_an_architecture_name_is_refused_as_a_transfer_source(zoo_dir, tmp_path)
     zoo.add_architecture("tiny", "factory", "tests.run.test_zoo:tiny_net", tmp_path / "t.safetensors")
     with pytest.raises(ConfigError, match="'tiny' is a factory architecture; transfer takes run directories"):
         zoo.resolve_source("tiny")
+
+
+@pytest.mark.parametrize("source", ["torchvision", "timm"])
+def test_torchvision_and_timm_architectures_are_built_without_pretrained_weights(zoo_dir, tmp_path, monkeypatch,
+                                                                                source):
+    """A stand-in module takes torchvision's and timm's place: the PyPI torchvision wheel does not load against
+    the CPU torch build these machines install (its C++ operators are missing), and timm needs torchvision.
+    What is checked is deepfit's side: the builder is asked for the architecture without any download, and the
+    user's weights are loaded strictly."""
+    import sys
+    import types
+
+    asked: list[tuple[str, dict]] = []
+
+    def build(name: str, **kwargs):
+        asked.append((name, kwargs))
+        return tiny_net()
+
+    module = types.ModuleType(source)
+    if source == "torchvision":
+        module.models = types.SimpleNamespace(get_model=build)
+    else:
+        module.create_model = build
+    monkeypatch.setitem(sys.modules, source, module)
+    weights = {k: torch.randn_like(v) for k, v in tiny_net().state_dict().items()}
+    save_file(weights, str(tmp_path / "w.safetensors"))
+    assert main(["zoo", "add", "net", f"--{source}", "resnet18", "--weights", str(tmp_path / "w.safetensors")]) == 0
+    model = zoo.load_architecture(zoo.lookup("net"))
+    assert asked[0] == ("resnet18", {"weights": None} if source == "torchvision" else {"pretrained": False})
+    assert all(torch.equal(v, weights[k]) for k, v in model.state_dict().items()) and not model.training
