@@ -16,16 +16,16 @@ def data_bytes(data: TensorData) -> int:
 
 
 def should_stream(data: TensorData, device: torch.device, stream: bool | None, *, free: int | None = None) -> bool:
-    """Whether to train from host memory: as `stream` says, or (None) when `device` is an accelerator whose free
+    """Whether to train from host memory: as `stream` says, or (None) when `device` is a CUDA device whose free
     memory (`free`, else read from the device) holds less than `data_bytes(data) / DEVICE_SHARE`. A CPU run
     never needs to: host and device memory are the same."""
     if stream is not None:
         return stream
-    if device.type == "cpu" or data.x.device == device:
+    if device.type != "cuda" or data.x.device == device:
         return False
     if free is None:
-        free, _ = torch.cuda.mem_get_info(device) if device.type == "cuda" else (None, None)
-    return free is not None and data_bytes(data) > DEVICE_SHARE * free
+        free, _ = torch.cuda.mem_get_info(device)
+    return data_bytes(data) > DEVICE_SHARE * free
 
 
 def place(data: TensorData, device: torch.device, streamed: bool) -> TensorData:

@@ -158,15 +158,10 @@ class Trainer:
         """
         if not self.trainable:
             raise TypeError("Trainer.fit needs an update rule; this Trainer was built for evaluation only")
-        self.streamed = should_stream(train, self.device, self.stream)
-        train = place(train, self.device, self.streamed)
-        valid = place(valid, self.device, self.streamed) if valid is not None and len(valid) else None
-        self.group.check_shapes(train)
         self.epochs = epochs
         per_epoch = steps_per_epoch(len(train), self.batch_size, drop_last=self.drop_last)
-        self.engine_used = self.group.start(train, self.batch_size, engine=self.engine, drop_last=self.drop_last,
-                                            steps_hint=per_epoch * max(0, epochs - self.epoch),
-                                            streamed=self.streamed)
+        train = self._start(train, steps_hint=per_epoch * max(0, epochs - self.epoch))
+        valid = place(valid, self.device, self.streamed) if valid is not None and len(valid) else None
         probe = self._probe_batch(train) if any(probes(c) for c in self.callbacks) else None
         self._emit("on_fit_begin", {"epochs": epochs, "input_shape": tuple(train.x.shape[1:])})
         try:
@@ -215,18 +210,24 @@ class Trainer:
         self._emit("on_epoch_end", logs, member_logs=lambda m: m.history.rows[-1])
         group.set_active([m.training for m in self.members])
 
+    def _start(self, train: TensorData, steps_hint: int = 0) -> TensorData:
+        """Place `train` (on the device, or streamed from the host), check its shape and build the step;
+        returns the placed data."""
+        self.streamed = should_stream(train, self.device, self.stream)
+        train = place(train, self.device, self.streamed)
+        self.group.check_shapes(train)
+        self.engine_used = self.group.start(train, self.batch_size, engine=self.engine, drop_last=self.drop_last,
+                                            steps_hint=steps_hint, streamed=self.streamed)
+        return train
+
     def step_losses(self, train: TensorData, steps: int) -> Iterator[float]:
         """Train `steps` optimizer steps, yielding each step's mean training loss (of the first member) as it
         ends. It reads the device once per step, so it is for diagnostics (the LR finder), not for training;
         no callback runs and no history is kept."""
         if not self.trainable:
             raise TypeError("Trainer.step_losses needs an update rule; this Trainer was built for evaluation only")
-        self.streamed = should_stream(train, self.device, self.stream)
-        train = place(train, self.device, self.streamed)
-        self.group.check_shapes(train)
+        train = self._start(train)
         group = self.group
-        self.engine_used = group.start(train, self.batch_size, engine=self.engine, drop_last=self.drop_last,
-                                       streamed=self.streamed)
         per_epoch = group.order.steps
         with quiet_layout_warning():
             for i in range(steps):
