@@ -63,8 +63,17 @@ class FlatTensors:
         return self.data[:, seg.start : seg.stop].view(self.data.shape[0], *seg.shape)
 
     def split(self, flat: Tensor) -> list[Tensor]:
-        """`flat` (K, N) cut into one (K, *shape) view per segment."""
-        return [flat[:, s.start : s.stop].view(flat.shape[0], *s.shape) for s in self.segments]
+        """`flat` (K, N) cut into one (K, *shape) view per segment.
+
+        One `torch.split`, not a slice per segment: differentiated (the compiled step takes its gradient
+        with respect to `flat`), a split's backward is one concatenation, while the backward of S slices is
+        a sum of S zero-padded scatters, which inductor fuses into a kernel testing every element against
+        all S segments (a 100-layer net's compiled step ran 6x slower than eager).
+        """
+        if not self.segments:
+            return []
+        parts = torch.split(flat, [s.stop - s.start for s in self.segments], dim=1)
+        return [part.view(flat.shape[0], *s.shape) for part, s in zip(parts, self.segments, strict=True)]
 
 
 @dataclass
