@@ -8,6 +8,8 @@ Tables (choose with --tables):
   members   2, 4, ... K reference nets trained at once (Nadam) against deepfit's single-model path (compiled
             and eager): seconds per member-epoch, and how far each member's weights end from a single run
             with its seed
+  deep      the vanishing study's net (100 hidden layers of 100 sigmoid units, SGD, batch 32), K members at
+            once, eager against compile: milliseconds per member-step
   probes    the cost of the probe event (per-layer gradient norms, and the doctor's statistics, every 100
             steps) and of divergence detection (a per-epoch copy of the weights), per epoch
 
@@ -135,6 +137,32 @@ def table_members(data: TensorData, device: torch.device, rounds: int, members: 
     print(f"\nmax |member weight - single-run weight| after {len(check) // 32} steps: {worst:.2e}")
 
 
+def table_deep(data: TensorData, device: torch.device, rounds: int, members: int) -> None:
+    """A deep net's step has hundreds of parameter tensors: what the compiled step costs against eager there."""
+    members = min(members, 4)
+    data = TensorData(data.x[:1280], data.y[:1280])
+    steps = len(data) // 32
+    print(f"\n## 100 hidden layers of 100 sigmoid units, {members} members at once (SGD, batch 32), {steps} steps\n")
+
+    def epoch(engine: str) -> Callable[[], None]:
+        models = []
+        for seed in range(members):
+            torch.manual_seed(seed)
+            models.append(build_model(ModelSpec(input_shape=(28, 28), num_outputs=10, hidden=[100] * 100,
+                                                activation="sigmoid", init="glorot_uniform")).to(device))
+        trainer = Trainer(models, objective_for("auto", "multiclass"), UpdateRule("sgd", {"lr": 1e-3}),
+                          batch_size=32, device=device, seed=list(range(members)), engine=engine)
+        return lambda: trainer.fit(data, None, epochs=trainer.epoch + 1)
+
+    engines = _engines(device)
+    t = measure({e: epoch(e) for e in engines}, rounds, device)
+    print("| engine | ms per step | ms per member-step | eager / engine |")
+    print("|---|---:|---:|---:|")
+    for e in engines:
+        ms = t[e] / steps * 1000
+        print(f"| {e} | {ms:.1f} | {ms / members:.2f} | {t['eager'] / t[e]:.2f}x |")
+
+
 def table_probes(data: TensorData, device: torch.device, rounds: int) -> None:
     print(f"\n## Probes and divergence detection (Nadam, batch 32, eager), {len(data)} images\n")
     plain, _ = deepfit_epoch(data, 32, device, "nadam", "eager")
@@ -163,7 +191,7 @@ def main() -> None:
     p.add_argument("--rounds", type=int, default=3, help="timed rounds after the warm-up")
     p.add_argument("--subset", type=int, default=None, help="train on the first N images")
     p.add_argument("--members", type=int, default=16)
-    p.add_argument("--tables", default="single,members,probes")
+    p.add_argument("--tables", default="single,members,deep,probes")
     p.add_argument("--data-dir", default=None)
     args = p.parse_args()
     device = torch.device(args.device)
@@ -177,6 +205,8 @@ def main() -> None:
         table_single(data, device, args.rounds)
     if "members" in tables:
         table_members(data, device, args.rounds, args.members)
+    if "deep" in tables:
+        table_deep(data, device, args.rounds, args.members)
     if "probes" in tables:
         table_probes(data, device, args.rounds)
     print(f"\nload average {os.getloadavg()[0]:.2f} at the end")
