@@ -230,6 +230,23 @@ def test_compiled_steps_train_as_the_eager_ones():
         _close(a, b, tol=1e-5)
 
 
+
+def test_each_group_compiles_its_own_step_past_dynamos_recompile_limit():
+    """Dynamo stops compiling a code object after `recompile_limit` entries and then runs it eagerly, without
+    an error: groups in one process (a sweep, a study) must not share one, or the later ones train eagerly."""
+    from torch._dynamo.utils import counters
+
+    data = _data(64)
+    with torch._dynamo.config.patch(recompile_limit=1):
+        for k in (1, 2, 3):  # each group its own shapes: with one shared code object, 2 and 3 would run eagerly
+            before = counters["stats"]["unique_graphs"]
+            trainer = Trainer([_model(s) for s in range(k)] if k > 1 else _model(0),
+                              objective_for("auto", "multiclass"), UpdateRule("sgd", {"lr": 0.01}),
+                              batch_size=BATCH, seed=list(range(k)) if k > 1 else 0, engine="compile")
+            trainer.fit(data, epochs=1)
+            assert trainer.group._step.whole
+            assert counters["stats"]["unique_graphs"] > before, f"the group of {k} ran its step uncompiled"
+
 @pytest.mark.cuda
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 @pytest.mark.parametrize("engine", ["compile", "graph"])

@@ -8,6 +8,7 @@ data-parallel training (train/distributed.py) runs eagerly.
 
 from __future__ import annotations
 
+import types
 import warnings
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -63,6 +64,20 @@ def make_step(engine: str, group: Group) -> Callable[[], None]:
     return _GraphStep(group)
 
 
+def _own_code(method: Callable) -> Callable:
+    """`method` bound to a copy of its function with a code object of its own.
+
+    Dynamo keeps compiled graphs per code object and, past `torch._dynamo.config.recompile_limit` (8)
+    entries, silently runs the function eagerly: every group has its own tensors and shapes, so the ninth
+    group compiled in one process (a sweep, a study, a benchmark) would train eagerly. With a code object
+    per group each compiles once, and its graphs go when the group does.
+    """
+    f = method.__func__
+    own = types.FunctionType(f.__code__.replace(), f.__globals__, f.__name__, f.__defaults__, f.__closure__)
+    own.__kwdefaults__, own.__qualname__ = f.__kwdefaults__, f.__qualname__
+    return types.MethodType(own, method.__self__)
+
+
 def _compiled_step(group: Group) -> Callable[[], None]:
     """The step compiled: as one graph where the group has a functional step, otherwise in two halves."""
     halves = _compiled_halves(group)
@@ -80,7 +95,7 @@ class _WholeStep:
 
     def __init__(self, group: Group, halves: Callable[[], None]) -> None:
         self.group, self.halves = group, halves
-        self.fn = torch.compile(group.functional_step, dynamic=False, fullgraph=True)
+        self.fn = torch.compile(_own_code(group.functional_step), dynamic=False, fullgraph=True)
         self.whole: bool | None = None  # None until the first call has compiled it
 
     def __call__(self) -> None:
@@ -102,8 +117,8 @@ class _WholeStep:
 def _compiled_halves(group: Group) -> Callable[[], None]:
     """Forward + loss (with its backward, through AOTAutograd) and the update compiled apart, the gradients
     taken between them by the autograd engine, so that neither half has a graph break."""
-    forward = _Fallback(torch.compile(group.forward_loss, dynamic=False), group.forward_loss, group)
-    apply = _Fallback(torch.compile(group.apply_, dynamic=False), group.apply_, group)
+    forward = _Fallback(torch.compile(_own_code(group.forward_loss), dynamic=False), group.forward_loss, group)
+    apply = _Fallback(torch.compile(_own_code(group.apply_), dynamic=False), group.apply_, group)
 
     def step() -> None:
         idx, w = group.order.batch(group.pos)
