@@ -25,7 +25,8 @@ def test_split_gives_views_of_each_segment_in_order():
 def test_the_gradient_through_split_is_one_concatenation_not_a_scatter_per_segment():
     """The compiled step differentiates a loss of the split views with respect to the flat buffer: its
     backward must be one cat (a slice per segment makes a sum of zero-padded scatters, which inductor turns
-    into a kernel testing each element against every segment: a 100-layer net ran 6x slower compiled)."""
+    into a kernel testing each element against every segment: a 100-layer net, compiled, ran at half the
+    speed of eager)."""
     flat = _flat()
 
     def loss(data: torch.Tensor) -> torch.Tensor:
