@@ -230,7 +230,6 @@ def test_compiled_steps_train_as_the_eager_ones():
         _close(a, b, tol=1e-5)
 
 
-
 def test_each_group_compiles_its_own_step_past_dynamos_recompile_limit():
     """Dynamo stops compiling a code object after `recompile_limit` entries and then runs it eagerly, without
     an error: groups in one process (a sweep, a study) must not share one, or the later ones train eagerly."""
@@ -246,6 +245,7 @@ def test_each_group_compiles_its_own_step_past_dynamos_recompile_limit():
             trainer.fit(data, epochs=1)
             assert trainer.group._step.whole
             assert counters["stats"]["unique_graphs"] > before, f"the group of {k} ran its step uncompiled"
+
 
 @pytest.mark.cuda
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
