@@ -14,7 +14,7 @@ from typing import Any
 
 import torch
 
-from deepfit.config import RunConfig
+from deepfit.config import RunConfig, TrainConfig
 from deepfit.data import Splits, from_torch, load_data
 from deepfit.data.augment import build_augment
 from deepfit.data.torch_data import TorchData
@@ -182,6 +182,11 @@ def run_callbacks(cfg: RunConfig, splits: Splits, *, quiet: bool = True) -> list
     return callbacks
 
 
+def stream_option(t: TrainConfig) -> bool | None:
+    """`train.stream` as the Trainer and `should_stream` take it: True, False, or None for "auto"."""
+    return None if t.stream == "auto" else t.stream
+
+
 def build_trainer(
     cfgs: RunConfig | Sequence[RunConfig],
     models: torch.nn.Module | Sequence[torch.nn.Module],
@@ -207,7 +212,7 @@ def build_trainer(
         rules.append(rule)
         extra = plateau
     t = configs[0].train
-    options.setdefault("stream", None if t.stream == "auto" else t.stream)
+    options.setdefault("stream", stream_option(t))
     return Trainer(
         list(models) if many else models,
         objective_for(t.loss, configs[0].data.task),

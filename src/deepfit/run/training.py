@@ -32,6 +32,7 @@ from deepfit.run.setup import (
     model_spec,
     resolve_device,
     run_callbacks,
+    stream_option,
     torch_splits,
 )
 from deepfit.run.staged import fit_staged, start_from_saved
@@ -149,7 +150,7 @@ def _train(
             callbacks += tracking_callbacks(cfg, run_dir, callbacks)
             callbacks.append(Checkpoint(run_dir / "checkpoint", every_epochs=t.checkpoint_every,
                                         history_csv=run_dir / "history.csv", meta={"config": to_toml(cfg)}))
-        streamed = should_stream(splits.train, device, None if t.stream == "auto" else t.stream)
+        streamed = should_stream(splits.train, device, stream_option(t))
         device_splits = splits if streamed else splits.to(device)  # streamed: batches go to the device one by one
         started = time.strftime("%Y-%m-%d %H:%M:%S %Z")
         start = time.perf_counter()
