@@ -104,12 +104,13 @@ def table_single(data: TensorData, device: torch.device, rounds: int) -> None:
             print(f"| {optimizer} | {bs} | {t['plain']:.3f} | {fused} | {cells} |", flush=True)
 
 
-def table_members(data: TensorData, device: torch.device, rounds: int, members: int) -> None:
+def table_members(data: TensorData, device: torch.device, rounds: int, members: int,
+                  sizes: list[int] | None = None) -> None:
     """K = 2, 4, ... `members` nets at once against the single model, compiled and eager, in the same rounds:
     the per-member column shows where grouping stops paying (flat once the step is all arithmetic)."""
-    print(f"\n## Up to {members} reference nets at once (Nadam, batch 32), {len(data)} images\n")
     engine = "graph" if device.type == "cuda" else "compile"
-    sizes = [k for k in (2, 4, 8, 16, 32, 64) if k < members] + [members]
+    sizes = sizes or [k for k in (2, 4, 8, 16, 32, 64) if k < members] + [members]
+    print(f"\n## Up to {max(sizes)} reference nets at once (Nadam, batch 32), {len(data)} images\n")
     loops = {"single": deepfit_epoch(data, 32, device, "nadam", engine)[0],
              "single eager": deepfit_epoch(data, 32, device, "nadam", "eager")[0]}
     loops.update({k: deepfit_epoch(data, 32, device, "nadam", engine, members=k)[0] for k in sizes})
@@ -191,6 +192,8 @@ def main() -> None:
     p.add_argument("--rounds", type=int, default=3, help="timed rounds after the warm-up")
     p.add_argument("--subset", type=int, default=None, help="train on the first N images")
     p.add_argument("--members", type=int, default=16)
+    p.add_argument("--member-sizes", default=None,
+                   help="group sizes of the members table, e.g. 16 (default: 2, 4, ... up to --members)")
     p.add_argument("--tables", default="single,members,deep,probes")
     p.add_argument("--data-dir", default=None)
     args = p.parse_args()
@@ -204,7 +207,8 @@ def main() -> None:
     if "single" in tables:
         table_single(data, device, args.rounds)
     if "members" in tables:
-        table_members(data, device, args.rounds, args.members)
+        sizes = [int(k) for k in args.member_sizes.split(",")] if args.member_sizes else None
+        table_members(data, device, args.rounds, args.members, sizes)
     if "deep" in tables:
         table_deep(data, device, args.rounds, args.members)
     if "probes" in tables:
