@@ -63,7 +63,7 @@ def deepfit_epoch(data: TensorData, bs: int, device: torch.device, optimizer: st
     trainer = Trainer(models if members > 1 else models[0], objective_for("auto", "multiclass"),
                       UpdateRule(optimizer, OPTIMIZERS[optimizer]), batch_size=bs, device=device,
                       seed=list(range(members)) if members > 1 else 0, engine=engine, callbacks=list(callbacks))
-    return (lambda: trainer.fit(data, None, epochs=trainer.epoch + 1)), trainer
+    return (lambda: trainer.fit(data, None, epochs=trainer.epoch + 1, verbose=0)), trainer
 
 
 def measure(loops: dict[str, Callable[[], None]], rounds: int, device: torch.device) -> dict[str, float]:
@@ -153,7 +153,7 @@ def table_deep(data: TensorData, device: torch.device, rounds: int, members: int
                                                 activation="sigmoid", init="glorot_uniform")).to(device))
         trainer = Trainer(models, objective_for("auto", "multiclass"), UpdateRule("sgd", {"lr": 1e-3}),
                           batch_size=32, device=device, seed=list(range(members)), engine=engine)
-        return lambda: trainer.fit(data, None, epochs=trainer.epoch + 1)
+        return lambda: trainer.fit(data, None, epochs=trainer.epoch + 1, verbose=0)
 
     engines = _engines(device)
     t = measure({e: epoch(e) for e in engines}, rounds, device)

@@ -49,7 +49,7 @@ def _epoch_times(cached: bool, data: TensorData, args: argparse.Namespace, devic
     times = []
     for epoch in range(1, args.epochs + 1):
         t0 = time.perf_counter()
-        trainer.fit(data, epochs=epoch)
+        trainer.fit(data, epochs=epoch, verbose=0)
         _sync(device)
         times.append(time.perf_counter() - t0)
     return setup, statistics.median(times[1:] if len(times) > 1 else times)

@@ -49,7 +49,7 @@ def measure(n: int, epochs: int) -> dict[int, float]:
         for k, (trainer, data) in runs.items():
             torch.set_num_threads(k)
             t0 = time.perf_counter()
-            trainer.fit(data, None, epochs=trainer.epoch + 1)
+            trainer.fit(data, None, epochs=trainer.epoch + 1, verbose=0)
             times[k].append(time.perf_counter() - t0)
     return {k: statistics.median(t[1:]) for k, t in times.items()}
 

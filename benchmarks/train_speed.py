@@ -83,7 +83,7 @@ def deepfit_epoch(x, y, bs, device) -> Callable[[], None]:
     trainer = Trainer(model, objective_for("auto", "multiclass"), rule, batch_size=bs, device=device, seed=0,
                       engine=engine)
     data = TensorData(x, y)
-    return lambda: trainer.fit(data, None, epochs=trainer.epoch + 1)
+    return lambda: trainer.fit(data, None, epochs=trainer.epoch + 1, verbose=0)
 
 
 LOOPS = {"dataloader": dataloader_epoch, "on-device": on_device_epoch, "deepfit": deepfit_epoch}

@@ -320,6 +320,10 @@ class TrainConfig(_Section):
         False, description="log params, metrics and the run directory to MLflow: true for a local mlruns/ file "
         "store in the current directory, or a tracking URI or directory"
     )
+    log_format: Literal["auto", "plain", "json"] = Field(
+        "auto", description="progress output: auto (a bar in a terminal or notebook, else one line per epoch), plain "
+        "(one line per epoch), json (one JSON object per line)"
+    )
 
     @field_validator("threads", mode="before")
     @classmethod

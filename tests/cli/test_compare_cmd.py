@@ -21,6 +21,9 @@ def test_compare_writes_a_page_naming_the_differing_key_and_prints_metrics(two_r
     assert main(["compare", *map(str, two_runs), "--out", str(tmp_path / "cmp")]) == 0
     out = capsys.readouterr().out
     assert "final metrics" in out and "valid acc" in out and out.count(two_runs[0].name) >= 1
+    assert "settings that differ" in out
+    (row,) = [line for line in out.splitlines() if "optimizer.lr" in line]  # the one setting that differs
+    assert row.replace("│", " ").split() == ["optimizer.lr", "0.01", "0.001"]
     text = (tmp_path / "cmp" / "compare.html").read_text()
     assert "Settings that differ: optimizer.lr." in text
     assert '<tr class="differs"><td>optimizer.lr</td><td>0.01</td><td>0.001</td></tr>' in text

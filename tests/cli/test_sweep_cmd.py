@@ -70,7 +70,7 @@ def test_sweep_writes_sweep_html_ranked_with_overlaid_curves_and_a_table_in_the_
 
     assert main(_args(blobs_npz, tmp_path, "--grid", "optimizer.lr=1e-4,3e-2", "--seeds", "2")) == 0
     out = " ".join(capsys.readouterr().out.split())  # the caption wraps at the console's width
-    assert out.count("half-width of the 95%") == 1 and "sweep: results" in out and "┃ variant" in out
+    assert out.count("half-width of the 95%") == 1 and "sweep: results" in out and " variant " in out
     (sweep,) = (tmp_path / "sweeps").iterdir()
     page = (sweep / "sweep.html").read_text()
     assert not (sweep / "study.html").exists() and "<title>sweep</title>" in page

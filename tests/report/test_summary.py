@@ -65,3 +65,28 @@ def test_a_summary_leaves_the_global_random_generator_where_it_was():
     before = torch.get_rng_state()
     summarize(model, (12,))  # torchinfo draws its input with torch.rand: a resumed run's dropout must not shift
     assert torch.equal(torch.get_rng_state(), before)
+
+
+@pytest.mark.parametrize("width", [80, 120])
+def test_summary_fits_the_width_with_every_layer_name_whole(width):
+    import io
+
+    from deepfit.report.summary import print_summary
+
+    out = io.StringIO()
+    model = build_model(ModelSpec((28, 28), 10, hidden=[512, 256, 128], activation="selu", dropout=0.1))
+    print_summary(Console(file=out, width=width, color_system=None), summarize(model, (28, 28)), title="selu")
+    lines = out.getvalue().splitlines()
+    assert max(map(len, lines)) <= width
+    for name in ("hidden1.linear", "hidden3.activation", "hidden3.dropout"):
+        assert any(name in line.split("│")[0] or f" {name} " in line for line in lines)
+    assert "567,434" in out.getvalue()
+
+
+def test_frozen_layers_keep_their_trainable_and_frozen_columns_when_narrow():
+    model = _reference(norm="before")
+    freeze(model, "hidden1")
+    console = Console(record=True, width=80, color_system=None)
+    console.print(summary_table(summarize(model, (28, 28)), width=80))
+    header = next(line for line in console.export_text().splitlines() if "layer" in line)
+    assert header.replace("┃", " ").split()[-2:] == ["trainable", "frozen"]

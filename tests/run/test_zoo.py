@@ -42,7 +42,8 @@ def test_a_run_is_registered_with_what_it_holds(zoo_dir, trained_run, capsys):
     entry = catalogue["models"]["blobs_a"]
     metrics = json.loads((trained_run / "metrics.json").read_text())
     assert entry["kind"] == "run" and entry["path"] == str(trained_run.resolve())
-    assert (entry["task"], entry["data"], entry["input_shape"]) == ("cross_entropy", "npz", [12])
+    assert (entry["task"], entry["loss"], entry["data"]) == ("multiclass", "cross_entropy", "npz")
+    assert entry["input_shape"] == [12]
     assert entry["accuracy"] == metrics["test"]["acc"]
     capsys.readouterr()
     assert main(["zoo", "list"]) == 0
@@ -135,3 +136,26 @@ def test_torchvision_and_timm_architectures_are_built_without_pretrained_weights
     model = zoo.load_architecture(zoo.lookup("net"))
     assert asked[0] == ("resnet18", {"weights": None} if source == "torchvision" else {"pretrained": False})
     assert all(torch.equal(v, weights[k]) for k, v in model.state_dict().items()) and not model.training
+
+
+@pytest.mark.parametrize("width", [80, 120])
+def test_zoo_list_fits_the_width_and_prints_every_path_whole(zoo_dir, monkeypatch, width):
+    import io
+
+    from rich.console import Console
+
+    from deepfit.cli import zoo as zoo_cmd
+
+    path = "/home/someone/experiments/deepfit/runs/fashion-mnist-guidelines-selu-20261208-013305"
+    zoo._write({"selu": {"kind": "run", "path": path, "task": "multiclass", "loss": "cross_entropy",
+                         "data": "fashion_mnist", "accuracy": 0.8812, "input_shape": [28, 28]},
+                "old": {"kind": "run", "path": "/r/old", "task": "binary_cross_entropy", "data": "npz",
+                        "accuracy": None, "input_shape": [12]}}, None)
+    out = io.StringIO()
+    monkeypatch.setattr(zoo_cmd, "console", Console(file=out, width=width, color_system=None))
+    assert main(["zoo", "list"]) == 0
+    lines = out.getvalue().splitlines()
+    assert all(len(line) <= width for line in lines if not line.startswith(("zoo: ", "selu: ", "old: ")))
+    assert sum(path in line for line in lines) == 1  # once, whole
+    old = next(line for line in lines if line.replace("│", " ").split()[:1] == ["old"])
+    assert "binary" in old.split() and "binary_cross_entropy" not in old  # a loss name read back as its task

@@ -25,7 +25,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from deepfit.report.compare import labels, metric_rows, read_run, write_comparison
+    from deepfit.report.compare import config_rows, labels, metric_rows, read_run, write_comparison
+    from deepfit.report.tables import compact, fitting
     from deepfit.run import create_run_dir, existing_run_dir
 
     if len(args.run_dirs) < 2:
@@ -37,9 +38,30 @@ def cmd_compare(args: argparse.Namespace) -> int:
     rows = metric_rows(runs)
     for i, row in enumerate(rows, 1):
         console.print(f"{i}: {row['run']}", highlight=False, soft_wrap=True)
-    console.print(_metrics_table(rows))
+    settings, differ = config_rows(runs)
+    if differ:
+        changed = [[row["setting"], *(row[run.label] for run in runs)] for row in settings if row["setting"] in differ]
+        console.print(fitting((_settings_table(changed), compact(_settings_table(changed))), console.width))
+    else:
+        console.print("settings: the runs' configs are the same", highlight=False)
+    console.print(fitting((_metrics_table(rows), compact(_metrics_table(rows))), console.width))
     console.print(f"comparison: {page}", highlight=False, soft_wrap=True)
     return 0
+
+
+def _settings_table(changed: list[list[str]]) -> Table:
+    """The settings whose values differ between the runs: one row per setting, one column per run, numbered
+    as the lines above name them."""
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(title="settings that differ")
+    table.add_column("setting", no_wrap=True)
+    for i in range(1, len(changed[0])):
+        table.add_column(str(i), no_wrap=True)
+    for row in changed:
+        table.add_row(*(Text(cell) for cell in row))  # Text: a value's brackets are not markup
+    return table
 
 
 def _metrics_table(rows: list[dict]) -> Table:

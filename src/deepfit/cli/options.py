@@ -57,6 +57,9 @@ def add_run_options(p: argparse.ArgumentParser, *,
     g.add_argument("--device", help="auto, cpu, cuda or cuda:N")
     g.add_argument("--seed", type=int, help="random seed")
     g.add_argument("--quiet", action="store_true", help="no progress output")
+    g.add_argument("--log-format", choices=["auto", "plain", "json"],
+                   help="progress output: auto (a bar in a terminal, one line per epoch in a pipe or file), plain "
+                   "(one line per epoch) or json (one JSON object per line) (train.log_format)")
 
 
 _FIGURE_SUFFIXES = (".png", ".pdf", ".svg", ".jpg", ".jpeg")
@@ -169,6 +172,7 @@ def config_from_args(
         "model.factory": args.model and _quote(args.model),
         "out": args.out and _quote(args.out),
         "name": args.name and _quote(args.name),
+        "train.log_format": args.log_format and _quote(args.log_format),
     }
     overrides += [f"{k}={v}" for k, v in flags.items() if v is not None]
     return load_config(args.config, overrides, base=base)

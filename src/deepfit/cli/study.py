@@ -16,6 +16,8 @@ from deepfit.cli.options import add_run_options, config_from_args, data_override
 from deepfit.errors import ConfigError
 
 if TYPE_CHECKING:
+    from rich.console import Group
+
     from deepfit.studies import StudyResult
 
 console = Console()
@@ -76,23 +78,50 @@ def cmd_study(args: argparse.Namespace) -> int:
 
 def print_results(res: StudyResult, console: Console) -> None:
     """The results table, with what its brackets mean said once under it, then the verdicts and each
-    ordering's pairs, as rich tables."""
-    from deepfit.report.tables import rich_table
-    from deepfit.studies.runner import stacked_rows, summary_rows
+    ordering's pairs, as rich tables laid out for the console's width: figures on one line, or stacked
+    over two, or one row per variant and metric; a cell never wraps."""
+    from deepfit.report.tables import compact, fitting, rich_table
+    from deepfit.studies.runner import long_rows, stacked_rows, summary_rows
     from deepfit.studies.stats import CI_MEANING
     from deepfit.studies.verdicts import HEADER, INCONCLUSIVE, REFUTED, SUPPORTED, pair_rows, verdict_rows
 
-    rows = stacked_rows(summary_rows(res))
+    rows = summary_rows(res)
     kind, name = res.study.kind, res.study.name
-    console.print(rich_table(rows, title=f"{kind if name == kind else f'{kind} {name}'}: results",
-                             caption=CI_MEANING, whole=("variant",), lines=True))
+    title = f"{kind if name == kind else f'{kind} {name}'}: results"
+    layouts = (lambda: rich_table(rows, title=title, caption=CI_MEANING, whole=("variant",)),
+               lambda: rich_table(stacked_rows(rows), title=title, caption=CI_MEANING, whole=("variant",), lines=True),
+               lambda: compact(rich_table(stacked_rows(rows), title=title, caption=CI_MEANING, lines=True)),
+               lambda: compact(rich_table(long_rows(res), title=title, caption=CI_MEANING + _LONG)))
+    console.print(fitting((make() for make in layouts), console.width))
     if res.verdicts:
-        console.print(rich_table(verdict_rows(res.verdicts), title="verdicts", caption=HEADER, whole=("verdict",),
-                                 styles={SUPPORTED: "bold green", REFUTED: "bold red", INCONCLUSIVE: "yellow"}))
+        styles = {SUPPORTED: "bold green", REFUTED: "bold red", INCONCLUSIVE: "yellow"}
+        rows = verdict_rows(res.verdicts)
+        console.print(fitting((make() for make in (
+            lambda: rich_table(rows, title="verdicts", caption=HEADER, whole=("verdict",), styles=styles),
+            lambda: compact(rich_table(rows, title="verdicts", caption=HEADER, whole=("verdict",), styles=styles)),
+            lambda: _verdict_list(rows, HEADER, styles))), console.width))
         for v in res.verdicts:
             if v.claim.kind == "ordering":
-                console.print(rich_table(pair_rows(v), title=f"pairs of the ordering: {v.claim.text}",
-                                         whole=("pair",)))
+                table = lambda v=v: rich_table(pair_rows(v), title=f"pairs of the ordering: {v.claim.text}",  # noqa: E731
+                                               whole=("pair",))
+                console.print(fitting((table(), compact(table())), console.width))
+
+
+def _verdict_list(rows: list[dict[str, str]], header: str, styles: dict[str, str]) -> Group:
+    """The verdicts narrower than their table: each verdict and its claim as a paragraph, then its metric and
+    figures one to a line, indented."""
+    from rich.console import Group
+    from rich.text import Text
+
+    parts = [Text("verdicts", style="bold")]
+    for row in rows:
+        parts.append(Text.assemble((row["verdict"], styles.get(row["verdict"], "")), " ", row["claim"]))
+        parts += [Text(f"  {key}: {row[key]}", no_wrap=False) for key in ("metric", "deepfit", "chapter")]
+    parts.append(Text(header))
+    return Group(*parts)
+
+
+_LONG = " Here one row per variant and metric: the mean, std and h in columns of their own."
 
 
 def _all(args: argparse.Namespace) -> int:

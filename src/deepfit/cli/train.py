@@ -104,7 +104,7 @@ def _train(args: argparse.Namespace) -> int:
             result = run_training(cfg, quiet=args.quiet, extra_callbacks=[start])
     if start.text is not None and result.main:
         write_text_atomic(result.run_dir / "summary.txt", start.text)
-    return report_run(result)
+    return report_run(result, quiet=args.quiet)
 
 
 def _tracking_overrides(args: argparse.Namespace) -> list[str]:
@@ -122,9 +122,10 @@ def _tell(finding: Finding, epoch: int) -> None:
                   + f" ({finding.docs})", highlight=False)
 
 
-def report_run(result: RunResult) -> int:
+def report_run(result: RunResult, *, quiet: bool = False) -> int:
     """Write a finished run's `report.html` and print its accuracies and where it lies (and with MLflow, add
-    the report and the files written after training to its MLflow run).
+    the report and the files written after training to its MLflow run). Under `quiet`, which printed no
+    progress, it also says what an automatic `data.valid` chose (config.toml records it).
 
     Exit status 0, or 1 when the run diverged (its directory is written all the same, with the weights
     of the last finite epoch). The other ranks of a data-parallel run print nothing.
@@ -140,7 +141,7 @@ def report_run(result: RunResult) -> int:
         log_report_files(m["mlflow"], result.run_dir)
     figures = "  ".join(f"{s} acc {m[s]['acc']:.4f}" for s in ("valid", "test") if s in m and "acc" in m[s])
     split = result.splits.valid_split if result.splits is not None else None
-    if split is not None and split.auto:  # say what an automatic data.valid chose (config.toml records it)
+    if quiet and split is not None and split.auto:  # else the progress said it before the first epoch
         console.print(split.describe(), highlight=False, soft_wrap=True)
     if "early_stopping" in m:
         console.print(early_stopping_line(m["early_stopping"], m["epochs"]), highlight=False, soft_wrap=True)

@@ -43,4 +43,4 @@ def cmd_transfer(args: argparse.Namespace) -> int:
     }
     args.overrides = [*args.overrides, *(f"{k}={v}" for k, v in flags.items() if v is not None)]
     cfg = config_from_args(args)
-    return report_run(run_training(cfg, quiet=args.quiet))
+    return report_run(run_training(cfg, quiet=args.quiet), quiet=args.quiet)

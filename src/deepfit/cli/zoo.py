@@ -7,6 +7,7 @@ import json
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from deepfit.errors import ConfigError
 
@@ -37,6 +38,9 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
+    """The catalogue as a table laid out for the terminal's width; where the paths do not fit, each is
+    printed whole under it."""
+    from deepfit.report.tables import compact, fitting
     from deepfit.run import zoo
 
     models = zoo.read_zoo()
@@ -44,16 +48,33 @@ def cmd_list(args: argparse.Namespace) -> int:
         console.print(f"the zoo is empty ({zoo.zoo_dir() / 'zoo.json'}); add one with `deepfit zoo add NAME RUN_DIR`",
                       highlight=False, soft_wrap=True)
         return 0
-    table = Table(title=f"zoo ({zoo.zoo_dir()})")
-    for column in ("name", "kind", "task", "data", "test acc", "input shape", "where"):
-        table.add_column(column)
-    for name, e in sorted(models.items()):
-        acc = f"{e['accuracy']:.4f}" if isinstance(e.get("accuracy"), float) else "-"
-        shape = "x".join(map(str, e["input_shape"])) if e.get("input_shape") else "-"
-        where = e["path"] if e["kind"] == "run" else f"{e['source']} {e['architecture']}"
-        table.add_row(name, e["kind"], e.get("task") or "-", e.get("data") or "-", acc, shape, where)
+    console.print(f"zoo: {zoo.zoo_dir() / 'zoo.json'}", highlight=False, soft_wrap=True)
+    rows = [_row(name, e, zoo.entry_task(e)) for name, e in sorted(models.items())]
+    table = fitting((_table(rows, where=True), compact(_table(rows, where=True)), compact(_table(rows, where=False))),
+                    console.width)
     console.print(table)
+    if len(table.columns) < len(rows[0]):  # too narrow for the paths: each on a line of its own, never cut
+        for row in rows:
+            console.print(f"{row['name']}: {row['where']}", highlight=False, markup=False, soft_wrap=True)
     return 0
+
+
+def _row(name: str, e: dict, task: str | None) -> dict[str, str]:
+    acc = f"{e['accuracy']:.4f}" if isinstance(e.get("accuracy"), float) else "-"
+    shape = "x".join(map(str, e["input_shape"])) if e.get("input_shape") else "-"
+    where = e["path"] if e["kind"] == "run" else f"{e['source']} {e['architecture']}"
+    return {"name": name, "kind": e["kind"], "task": task or "-", "data": e.get("data") or "-", "test acc": acc,
+            "input shape": shape, "where": where}
+
+
+def _table(rows: list[dict[str, str]], *, where: bool) -> Table:
+    table = Table()
+    columns = [c for c in rows[0] if where or c != "where"]
+    for column in columns:
+        table.add_column(column, no_wrap=True, justify="right" if column == "test acc" else "left")
+    for row in rows:
+        table.add_row(*(Text(row[c]) for c in columns))
+    return table
 
 
 def cmd_add(args: argparse.Namespace) -> int:

@@ -123,5 +123,5 @@ def pretrain_siamese(
     train_pairs = make_pairs(train, pairs or len(train), seed)
     valid_pairs = None if valid is None else make_pairs(valid, len(valid), seed + 1)
     trainer = Trainer(siamese, objective, rule, batch_size=batch_size, device=device, seed=seed)
-    trainer.fit(train_pairs, valid_pairs, epochs=epochs)
+    trainer.fit(train_pairs, valid_pairs, epochs=epochs, verbose=0)
     return model.cpu(), [{"layer": "all", **trainer.history.rows[-1]}]

@@ -41,7 +41,7 @@ def fit_layer(
 ) -> list[dict[str, float]]:
     """Train `model` to map `x` to itself under `objective` with `rule`; returns the history rows."""
     trainer = Trainer(model, objective, rule, batch_size=batch_size, device=device, seed=seed)
-    trainer.fit(TensorData(x, x), None if valid is None else TensorData(valid, valid), epochs=epochs)
+    trainer.fit(TensorData(x, x), None if valid is None else TensorData(valid, valid), epochs=epochs, verbose=0)
     return trainer.history.rows
 
 

@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from deepfit.errors import MissingDependencyError
+from deepfit.report.tables import compact, fitting
 
 if TYPE_CHECKING:
     from torch import nn
@@ -86,23 +87,34 @@ def summarize(model: nn.Module, input_shape: tuple[int, ...]) -> ModelSummary:
     return ModelSummary(tuple(rows), int(stats.total_params), int(stats.trainable_params))
 
 
-def summary_table(summary: ModelSummary, *, title: str | None = None) -> Table:
+def summary_table(summary: ModelSummary, *, title: str | None = None, width: int | None = None) -> Table:
     """The summary as a rich table: layer, type, output shape, params, trainable, frozen, then the totals.
 
     A container (a dense block) shows its children's parameters dimmed in parentheses, since they have
-    rows of their own: the plain numbers of each column add up to its total.
+    rows of their own: the plain numbers of each column add up to its total. With `width`, the layout is
+    the first that fits without cutting a name: boxed, then without vertical rules, then (nothing frozen)
+    without the trainable and frozen columns, which then repeat params (the totals line still says so).
     """
+    layouts = [lambda: _table(summary, title, split=True), lambda: compact(_table(summary, title, split=True))]
+    if summary.frozen == 0:
+        layouts.append(lambda: compact(_table(summary, title, split=False)))
+    return fitting((make() for make in layouts), width) if width is not None else layouts[0]()
+
+
+def _table(summary: ModelSummary, title: str | None, *, split: bool) -> Table:
     table = Table(title=title)
-    for name, justify in (("layer", "left"), ("type", "left"), ("output shape", "left"), ("params", "right"),
-                          ("trainable", "right"), ("frozen", "right")):
-        table.add_column(name, justify=justify)
+    columns = [("layer", "left"), ("type", "left"), ("output shape", "left"), ("params", "right")]
+    if split:
+        columns += [("trainable", "right"), ("frozen", "right")]
+    for name, justify in columns:
+        table.add_column(name, justify=justify, no_wrap=True)
     for row in summary.rows:
         shape = "(" + ", ".join(["batch", *map(str, row.output_shape[1:])]) + ")"
         counts = [_count(n, row.leaf) for n in (row.params, row.trainable, row.params - row.trainable)]
-        table.add_row("  " * (row.depth - 1) + row.name, row.kind, shape, *counts)
+        table.add_row("  " * (row.depth - 1) + row.name, row.kind, shape, *counts[:len(columns) - 3])
     table.add_section()
-    table.add_row("total", "", "", *(f"{n:,}" for n in (summary.total, summary.trainable, summary.frozen)),
-                  style="bold")
+    totals = (summary.total, summary.trainable, summary.frozen)
+    table.add_row("total", "", "", *(f"{n:,}" for n in totals[:len(columns) - 3]), style="bold")
     return table
 
 
@@ -117,7 +129,7 @@ def totals_line(summary: ModelSummary) -> str:
 
 def print_summary(console: Console, summary: ModelSummary, *, title: str | None = None) -> None:
     """The table and its totals line, as `deepfit summary` and the top of `deepfit train` show them."""
-    console.print(summary_table(summary, title=title))
+    console.print(summary_table(summary, title=title, width=console.width))
     console.print(totals_line(summary), highlight=False)
 
 

@@ -6,6 +6,7 @@ Formatting only: statistics over seeds live in studies/stats.py.
 from __future__ import annotations
 
 import csv
+import io
 import math
 import numbers
 import os
@@ -13,6 +14,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from rich import box
+from rich.console import Console
+from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
@@ -20,6 +24,10 @@ from deepfit.atomic import atomic_path
 
 MISSING = "–"
 """Shown for a NaN, a None or a column the row lacks, so an empty cell is never mistaken for zero."""
+_UNBOUNDED = 10_000  # columns of the console a natural width is measured on: wider than any table
+# rich's SIMPLE_HEAD (a space between columns, a rule under the header) with a rule between sections and
+# rows too, where SIMPLE_HEAD leaves a line of spaces that reads as a blank line
+_RULES = box.Box("    \n    \n ── \n    \n ── \n    \n    \n    \n")
 
 
 def columns_of(rows: Iterable[Mapping[str, Any]]) -> list[str]:
@@ -140,3 +148,36 @@ def rich_table(
         cells = [format_cell(row.get(c), floatfmt) for c in cols]
         table.add_row(*(Text(t, style=(styles or {}).get(t, "")) for t in cells))  # Text: brackets are not markup
     return table
+
+
+def natural_width(renderable: Any) -> int:
+    """The columns `renderable` takes when nothing has to wrap: a table's widest cells, padding and box."""
+    console = Console(file=io.StringIO(), width=_UNBOUNDED, color_system=None)
+    return Measurement.get(console, console.options, renderable).maximum
+
+
+def fitting(layouts: Iterable[Any], width: int) -> Any:
+    """The first of `layouts` (the fullest first, each showing the same facts more narrowly) that fits `width`
+    columns without wrapping a cell; the last when none does."""
+    chosen = None
+    for chosen in layouts:
+        if natural_width(chosen) <= width:
+            return chosen
+    if chosen is None:
+        raise ValueError("fitting() needs at least one layout")
+    return chosen
+
+
+def compact(table: Table) -> Table:
+    """`table` without vertical rules and with one space between columns (2 columns fewer per column): the
+    narrower layout of the same table."""
+    table.box = _RULES
+    table.padding = (0, 0, 0, 0)
+    table.pad_edge = False
+    table.show_edge = False
+    return table
+
+
+def abbreviated(headers: Iterable[str], short: Mapping[str, str]) -> str:
+    """The legend of the short headers used (`s/epoch = seconds_per_epoch`), said once under a table."""
+    return ", ".join(f"{short[h]} = {h}" for h in dict.fromkeys(headers) if h in short)

@@ -59,7 +59,7 @@ def prune_run(
     if finetune_epochs:
         seed_everything(cfg.train.seed)
         trainer = build_trainer(cfg, model, splits, dev, masks=masks)
-        trainer.fit(splits.train, splits.valid, epochs=finetune_epochs)
+        trainer.fit(splits.train, splits.valid, epochs=finetune_epochs, verbose=0)
         trainer.history.to_csv(out / "history.csv")
         metrics["finetuned"] = _figures(trainer, splits)
     report = sparsity_report(model)

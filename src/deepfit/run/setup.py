@@ -169,7 +169,8 @@ def augmentation(cfg: RunConfig, splits: Splits, device: torch.device) -> Any:
 
 def run_callbacks(cfg: RunConfig, splits: Splits, *, quiet: bool = True) -> list[Callback]:
     """Early stopping as `cfg.train.early_stopping` says (watching training figures without a validation
-    split) and, unless `quiet`, the progress bar."""
+    split) and, unless `quiet`, the progress bar (in `train.log_format`'s style, saying first what an
+    automatic `data.valid` chose)."""
     callbacks: list[Callback] = []
     es = cfg.train.early_stopping
     if es is not None:
@@ -178,7 +179,9 @@ def run_callbacks(cfg: RunConfig, splits: Splits, *, quiet: bool = True) -> list
             stopper = EarlyStopping(**{**es.options(), "monitor": stopper.monitor.removeprefix("val_")})
         callbacks.append(stopper)
     if not quiet:
-        callbacks.append(ProgressBar())
+        split = splits.valid_split
+        notices = [split.describe()] if split is not None and split.auto else []  # printed before the first epoch
+        callbacks.append(ProgressBar(style=cfg.train.log_format, notices=notices))
     return callbacks
 
 

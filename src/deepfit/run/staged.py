@@ -108,7 +108,11 @@ def fit_staged(
     if tr.freeze_epochs > 0 and reused:
         freeze(model, list(reused))
         shown = [c for c in callbacks if isinstance(c, ProgressBar)]
-        trainer = _fit_frozen(cfg, model, splits, device, shown, min(tr.freeze_epochs, epochs))
+        first = min(tr.freeze_epochs, epochs)
+        for bar in shown:
+            bar.begin_stage(f"stage 1 of 2, epochs 1-{first}: the {len(reused)} reused layers frozen, the new "
+                            "layers train", epochs=epochs)
+        trainer = _fit_frozen(cfg, model, splits, device, shown, first)
     if trainer is not None and trainer.epoch >= epochs:
         if trainer.model is model:
             return trainer
@@ -128,8 +132,12 @@ def fit_staged(
                                                                      exclude_none=True))
     start = {} if trainer is None else {"initial_epoch": trainer.epoch, "initial_step": trainer.step,
                                          "history": trainer.history}
+    if trainer is not None:
+        for bar in (c for c in callbacks if isinstance(c, ProgressBar)):
+            bar.begin_stage(f"stage 2 of 2, epochs {trainer.epoch + 1}-{epochs}: fine-tuning, the top {top} "
+                            "reused layers unfrozen", epochs=epochs)
     trainer = build_trainer(cfg, model, splits, device, callbacks, lr_factors=factors, **start)
-    trainer.fit(splits.train, splits.valid, epochs=epochs)
+    trainer.fit(splits.train, splits.valid, epochs=epochs, verbose=0)
     return trainer
 
 
@@ -147,10 +155,10 @@ def _fit_frozen(
         valid = None if splits.valid is None else _features(lower, splits.valid, cfg)
         features = Splits(train, valid, None, splits.class_names, tuple(train.x.shape[1:]), splits.num_classes)
         trainer = build_trainer(cfg, upper, features, device, callbacks)
-        trainer.fit(features.train, features.valid, epochs=epochs)
+        trainer.fit(features.train, features.valid, epochs=epochs, verbose=0)
         return trainer
     trainer = build_trainer(cfg, model, splits, device, callbacks)
-    trainer.fit(splits.train, splits.valid, epochs=epochs)
+    trainer.fit(splits.train, splits.valid, epochs=epochs, verbose=0)
     return trainer
 
 

@@ -126,7 +126,7 @@ def run_group(
     callbacks = [*extra_callbacks, *run_callbacks(first, splits, quiet=quiet)]
     start = time.perf_counter()
     trainer = build_trainer(list(configs), models, on_device, device, callbacks)
-    trainer.fit(on_device.train, on_device.valid, epochs=first.train.epochs)
+    trainer.fit(on_device.train, on_device.valid, epochs=first.train.epochs, verbose=0)
     elapsed = time.perf_counter() - start
     results = []
     for k, (cfg, metrics) in enumerate(zip(configs, final_metrics(trainer, on_device), strict=True)):

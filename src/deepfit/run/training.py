@@ -158,7 +158,7 @@ def _train(
             trainer = build_trainer(cfg, model, device_splits, device, callbacks, parallel=parallel, stream=streamed)
             if state is not None:
                 load_resume_state(trainer, state, run_dir)
-            trainer.fit(device_splits.train, device_splits.valid, epochs=t.epochs)
+            trainer.fit(device_splits.train, device_splits.valid, epochs=t.epochs, verbose=0)
         else:
             trainer = fit_staged(cfg, model, device_splits, device, callbacks, reused)
     except DeepfitError:
@@ -219,7 +219,7 @@ def read_resume_state(run_dir: Path, cfg: RunConfig, *, tidy: bool = True) -> di
 # Settings a resumed run may change: where it runs and for how long, not what the checkpoint holds.
 RESUMABLE_CHANGES = ("name", "out", "train.epochs", "train.device", "train.threads", "train.engine",
                      "train.eval_batch_size", "train.checkpoint_every", "train.probe_every", "train.diagnose",
-                     "train.tensorboard", "train.mlflow")
+                     "train.tensorboard", "train.mlflow", "train.log_format")
 
 
 def config_changes(saved: dict[str, Any], current: dict[str, Any]) -> list[str]:

@@ -23,6 +23,7 @@ from deepfit.atomic import write_text_atomic
 from deepfit.config import read_toml
 from deepfit.errors import CheckpointError, ConfigError, MissingDependencyError
 from deepfit.registry import Registry
+from deepfit.train.objectives import TASK_LOSSES
 
 ARCHITECTURES: Registry[nn.Module] = Registry("zoo architecture source")  # (name) -> an untrained module
 _FORMAT = "deepfit.zoo"
@@ -109,7 +110,8 @@ def add_run(name: str, run_dir: str | Path, *, directory: Path | None = None, re
     entry = {
         "kind": "run",
         "path": str(run_dir),
-        "task": meta.get("task"),
+        "task": config.get("data", {}).get("task", "multiclass"),  # what it predicts; `loss`, how it learned
+        "loss": meta.get("task"),
         "data": "keras import" if "imported" in meta else config.get("data", {}).get("name", "fashion_mnist"),
         "accuracy": (metrics.get("test") or {}).get("acc"),
         "input_shape": list(meta.get("spec", {}).get("input_shape", [])),
@@ -195,6 +197,15 @@ def load_architecture(entry: dict[str, Any]) -> nn.Module:
         raise CheckpointError(f"zoo: {weights} does not fit {entry['source']} {entry['architecture']}: "
                               f"{str(exc).splitlines()[0]}") from None
     return model.eval()
+
+
+def entry_task(entry: dict[str, Any]) -> str | None:
+    """What an entry predicts (multiclass, binary, regression); catalogues written before `loss` was kept
+    apart recorded the loss's name as the task, which this reads back as the task it serves."""
+    task = entry.get("task")
+    if "loss" not in entry and task is not None:
+        return next((t for t, loss in TASK_LOSSES.items() if loss == task), task)
+    return task
 
 
 def _where(entry: dict[str, Any]) -> str:

@@ -213,10 +213,14 @@ def summary_markdown(res: StudyResult) -> str:
     return markdown_table(summary_rows(res))
 
 
+def _shown_metrics(res: StudyResult) -> list[str]:
+    return [m for m in ("val_acc", "test_acc", "train_acc", "val_loss", "epochs", "epochs_to_target",
+                        "seconds_per_epoch", *res.study.metrics) if f"{m}_mean" in res.summary[0]]
+
+
 def summary_rows(res: StudyResult) -> list[dict[str, Any]]:
     """The results table's rows, formatted: `mean ± std [95% CI]` per metric and variant."""
-    metrics = [m for m in ("val_acc", "test_acc", "train_acc", "val_loss", "epochs", "epochs_to_target",
-                           "seconds_per_epoch", *res.study.metrics) if f"{m}_mean" in res.summary[0]]
+    metrics = _shown_metrics(res)
     table = []
     for row in res.summary:
         out = {"variant": row["variant"], "seeds": row["seeds"]}
@@ -228,6 +232,22 @@ def summary_rows(res: StudyResult) -> list[dict[str, Any]]:
                 out["reached"] = f"{int(row['reached_target'])}/{row['seeds']}"
         table.append(out)
     return table
+
+
+def long_rows(res: StudyResult) -> list[dict[str, Any]]:
+    """The results as one row per variant and metric (variant and seeds said on its first row only): mean,
+    std and the 95% CI half-width `±h` in columns of their own, the layout that fits a narrow terminal."""
+    out = []
+    for row in res.summary:
+        for i, m in enumerate(_shown_metrics(res)):
+            mean, std, ci = row[f"{m}_mean"], row[f"{m}_std"], row[f"{m}_ci95"]
+            cells = {"variant": row["variant"] if i == 0 else "", "seeds": row["seeds"] if i == 0 else "",
+                     "metric": m, "mean": "–" if math.isnan(mean) else f"{mean:.4g}",
+                     "std": "–" if math.isnan(std) else f"{std:.2g}", "±h": "–" if math.isnan(ci) else f"±{ci:.2g}"}
+            if m == "epochs_to_target":
+                cells["metric"] = f"{m} ({int(row['reached_target'])}/{row['seeds']} reached)"
+            out.append(cells)
+    return out
 
 
 def stacked_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -78,12 +78,13 @@ def mse() -> Objective:
     return Objective("mse", lambda z, y: (z.squeeze(1) - y).square(), lambda z: z.squeeze(1))
 
 
-_TASK_LOSS = {"multiclass": "cross_entropy", "binary": "binary_cross_entropy", "regression": "mse"}
+TASK_LOSSES = {"multiclass": "cross_entropy", "binary": "binary_cross_entropy", "regression": "mse"}
+"""Each task's usual loss, what `loss = "auto"` means."""
 
 
 def objective_for(loss: str, task: str) -> Objective:
     """The objective named `loss`, or the task's usual one when `loss` is `"auto"`."""
-    return LOSSES.build(_TASK_LOSS[task] if loss == "auto" else loss)
+    return LOSSES.build(TASK_LOSSES[task] if loss == "auto" else loss)
 
 
 def per_sample(loss: Callable[[Tensor, Tensor], Tensor]) -> Callable[[Tensor, Tensor], Tensor]:

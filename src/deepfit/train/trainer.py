@@ -20,6 +20,7 @@ from deepfit.errors import CheckpointError, ConfigError, ShapeError
 from deepfit.nn.dropout import MCPrediction, mc_predict
 from deepfit.train.batches import steps_per_epoch
 from deepfit.train.callbacks.base import Callback, Logs, probes
+from deepfit.train.callbacks.progress import progress_for
 from deepfit.train.checkpoint import FORMAT
 from deepfit.train.distributed import DataParallel
 from deepfit.train.engine import Group, quiet_layout_warning
@@ -151,13 +152,29 @@ class Trainer:
 
     # -- fit ---------------------------------------------------------------------------------------------
 
-    def fit(self, train: TensorData, valid: TensorData | None = None, epochs: int = 1) -> History | list[History]:
+    def fit(
+        self, train: TensorData, valid: TensorData | None = None, epochs: int = 1, *, verbose: int | str = "auto",
+    ) -> History | list[History]:
         """Train until `epochs` epochs are complete (counting from a resumed or continued run).
 
-        Returns the history (one model) or every member's history.
+        `verbose` is Keras's: 0 silent, 1 a progress bar (one line per epoch where the output is not a
+        terminal or notebook, as Keras's bar prints then), 2 one line per epoch; `"auto"` is 1. A fit whose
+        callbacks already hold a `ProgressBar` adds none. Returns the history (one model) or every member's.
         """
         if not self.trainable:
             raise TypeError("Trainer.fit needs an update rule; this Trainer was built for evaluation only")
+        bar = progress_for(verbose, self.callbacks)
+        if bar is None:
+            return self._fit(train, valid, epochs)
+        self.callbacks.append(bar)  # last, so the per-member callbacks' positions stay as they are
+        self._reports = True
+        try:
+            return self._fit(train, valid, epochs)
+        finally:
+            self.callbacks.remove(bar)
+            self._reports = any(type(c).on_steps is not Callback.on_steps for c in self.callbacks)
+
+    def _fit(self, train: TensorData, valid: TensorData | None, epochs: int) -> History | list[History]:
         self.epochs = epochs
         per_epoch = steps_per_epoch(len(train), self.batch_size, drop_last=self.drop_last)
         train = self._start(train, steps_hint=per_epoch * max(0, epochs - self.epoch))
