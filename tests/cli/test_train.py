@@ -3,6 +3,7 @@ was expected and what was found (issue 13), or a run that says what it chose."""
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from pathlib import Path
@@ -164,6 +165,30 @@ def test_the_default_validation_split_adapts_to_a_small_dataset_and_says_what_it
             "1797 training samples)") in out
     (run,) = (tmp_path / "runs").iterdir()
     assert tomllib.loads((run / "config.toml").read_text())["data"]["valid"] == 180
+
+
+def test_the_validation_split_notice_prints_before_the_first_epoch_and_once(tmp_path, capsys):
+    x, y = _arrays(600, features=8, classes=3)
+    np.savez(tmp_path / "small.npz", x_train=x, y_train=y)
+    code, out, err = _run(capsys, "train", "--data", str(tmp_path / "small.npz"), "--out", str(tmp_path / "runs"),
+                          "--epochs", "2", "--set", "model.hidden=[8]")
+    assert code == 0, err
+    lines = err.splitlines()  # progress: stderr, one line per epoch under its header (pytest's capture is no terminal)
+    notice = next(i for i, line in enumerate(lines) if line.startswith("validation split: the first 60 "))
+    assert lines[notice + 1].split()[:2] == ["epoch", "loss"] and lines[notice + 2].startswith("1/2 ")
+    assert "validation split" not in out
+
+
+def test_log_format_json_prints_each_epoch_as_a_json_object(tmp_path, capsys):
+    x, y = _arrays(300, features=8, classes=3)
+    np.savez(tmp_path / "small.npz", x_train=x, y_train=y)
+    code, _, err = _run(capsys, "train", "--data", str(tmp_path / "small.npz"), "--out", str(tmp_path / "runs"),
+                        "--epochs", "2", "--set", "model.hidden=[8]", "--log-format", "json")
+    assert code == 0, err
+    records = [json.loads(line) for line in err.splitlines() if line.startswith("{")]
+    assert [r["event"] for r in records] == ["notice", "epoch", "epoch"] and records[2]["epochs"] == 2
+    (run,) = (tmp_path / "runs").iterdir()
+    assert tomllib.loads((run / "config.toml").read_text())["train"]["log_format"] == "json"
 
 
 @pytest.mark.parametrize(

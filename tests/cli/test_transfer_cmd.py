@@ -114,3 +114,15 @@ def test_transfer_from_a_missing_directory_is_reported(tmp_path, blobs_npz, caps
     )
     assert code == 2
     assert "nope/model.json: not found" in capsys.readouterr().err
+
+
+def test_transfer_progress_names_each_stage_and_counts_epochs_of_the_whole_run(tmp_path, blobs_npz, source_run,
+                                                                               capsys):
+    argv = ["transfer", "--from", str(source_run), "--reuse", "1", "--freeze-epochs", "1", "--epochs", "3",
+            "--data", str(blobs_npz), "--out", str(tmp_path / "runs"), *COMMON[:-1]]  # not --quiet
+    assert main(argv) == 0
+    lines = capsys.readouterr().err.splitlines()
+    stage1 = next(i for i, line in enumerate(lines) if line.startswith("stage 1 of 2, epochs 1-1: the 1 reused"))
+    stage2 = next(i for i, line in enumerate(lines) if line.startswith("stage 2 of 2, epochs 2-3: fine-tuning"))
+    counters = [line.split()[0] for line in lines if line[:1].isdigit()]
+    assert stage1 < stage2 and counters == ["1/3", "2/3", "3/3"]

@@ -53,3 +53,34 @@ def test_reduced_target_replaces_the_target_only_in_the_reduced_run(tmp_path, bl
     full = run_study(study, full=True, out=None, quiet=True)
     assert all(math.isnan(r["epochs_to_target"]) for r in full.runs)  # no epoch reaches 1.01
     assert full.summary[0]["reached_target"] == 0
+
+
+def test_the_machine_line_gives_the_threads_the_runs_used_not_those_before_the_setting(blobs_npz):
+    import torch
+
+    from deepfit.studies.runner import describe_machine
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)  # as on a 2-core machine before train.threads applies
+    try:
+        study = Study(name="threads", claim="", base={"data": {"name": "npz", "path": str(blobs_npz), "valid": 100},
+                      "model": {"hidden": [8]}, "train": {"epochs": 1, "early_stopping": False, "threads": 1}},
+                      variants={"a": {}}, seeds=1)
+        res = run_study(study, out=None, quiet=True)
+    finally:
+        torch.set_num_threads(before)
+    assert res.machine["torch_threads"] == 1 and "(torch 1 threads)" in describe_machine(res.machine)
+
+
+def test_a_study_in_a_log_prints_a_line_per_group_and_no_bar(tmp_path, blobs_npz):
+    import io
+
+    from rich.console import Console
+
+    out = io.StringIO()
+    study = Study(name="lines", claim="", base={"data": {"name": "npz", "path": str(blobs_npz), "valid": 100},
+                  "model": {"hidden": [8]}, "train": {"epochs": 1, "early_stopping": False}},
+                  variants={"a": {}, "b": {"model": {"hidden": [4]}}}, seeds=1)
+    run_study(study, out=None, console=Console(file=out, width=80, color_system=None), engine="sequential")
+    lines = out.getvalue().splitlines()
+    assert lines == ["study lines: 1/2 runs done: a (1 at once)", "study lines: 2/2 runs done: b (1 at once)"]

@@ -142,8 +142,10 @@ def run_study(
     target = study.target if full or study.reduced_target is None else study.reduced_target
     where = machine()
     start = time.perf_counter()
+    drawn = not quiet and (console.is_terminal or console.is_jupyter)  # elsewhere (a log) a line per group
+    done = 0
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=console, disable=quiet) as progress:
+                  console=console, disable=not drawn) as progress:
         task = progress.add_task(f"study {study.name}", total=len(configs))
         probe = (lambda: [study.probe()]) if study.probe is not None else tuple
         for group, group_results in train_groups([configs[k] for k in keys], splits_for, engine=engine,
@@ -156,6 +158,10 @@ def run_study(
             progress.advance(task, len(group))
             names = sorted({keys[i][0] for i in group})
             progress.update(task, description=f"study {study.name}: done {', '.join(names)} ({len(group)} at once)")
+            done += len(group)
+            if not quiet and not drawn:
+                console.print(f"study {study.name}: {done}/{len(configs)} runs done: {', '.join(names)} "
+                              f"({len(group)} at once)", highlight=False, markup=False, soft_wrap=True)
     for i, ((variant, seed), result) in enumerate(zip(keys, results, strict=True)):
         row = _run_row(variant, seed, result, target)
         if study.evaluate is not None:
@@ -167,6 +173,9 @@ def run_study(
     summary = summarize_runs(runs, list(study.variants))
     wall = time.perf_counter() - start + setup_s
     where["load_average_end"] = machine()["load_average"]
+    used = sorted({r.metrics["threads"] for r in results if r is not None and "threads" in r.metrics})
+    if used:  # what the runs trained with (train.threads applies in each run, after `where` was read)
+        where["torch_threads"] = used[0] if len(used) == 1 else "-".join(map(str, (used[0], used[-1])))
     res = StudyResult(study, runs, summary, histories, out_dir, records, target, wall_time_s=wall, engine=engine,
                       verdicts=judge_all(study.claims, runs), machine=where)
     if out_dir is not None:
