@@ -26,9 +26,17 @@ ALLOWED = {
 }
 
 
+# A result's `_repr_html_` (what Jupyter shows) renders with report/, which imports none of the layers that
+# hold results (run, diagnose, studies): the one upward import allowed, and only inside that method.
+DISPLAY = {"report"}
+
+
 def _imports(path: Path) -> set[str]:
     found = set()
-    for node in ast.walk(ast.parse(path.read_text())):
+    tree = ast.parse(path.read_text())
+    display = {id(n) for f in ast.walk(tree) if isinstance(f, ast.FunctionDef) and f.name == "_repr_html_"
+               for n in ast.walk(f)}
+    for node in ast.walk(tree):
         names = (
             [a.name for a in node.names]
             if isinstance(node, ast.Import)
@@ -36,7 +44,7 @@ def _imports(path: Path) -> set[str]:
         )
         for name in names:
             parts = name.split(".")
-            if parts[0] == "deepfit" and len(parts) > 1:
+            if parts[0] == "deepfit" and len(parts) > 1 and not (id(node) in display and parts[1] in DISPLAY):
                 found.add(parts[1])
     return found
 

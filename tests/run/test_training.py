@@ -131,3 +131,17 @@ def test_a_torch_dataset_from_python_trains_and_its_run_records_where_the_data_c
     assert main(["evaluate", str(result.run_dir)]) == 2
     assert "data.name = 'python': this run's data was a Dataset or DataLoader given from Python" in (
         capsys.readouterr().err)
+
+
+def test_a_result_in_a_notebook_shows_its_report_and_a_saved_run_writes_it(tmp_path):
+    from deepfit.run import run_training
+
+    x, y = _shifted(n=200)
+    cfg = config_from_dict({**SELU, "out": str(tmp_path), "data": {"valid": 50},
+                            "train": {"epochs": 1, "engine": "eager"}})
+    splits = from_arrays(x[:160], y[:160], x[160:], y[160:], valid=50)
+    memory = run_training(cfg, save=False, splits=splits)._repr_html_()
+    assert "deepfit run (in memory)" in memory and "History (1 epochs)" in memory
+    saved = run_training(cfg, splits=splits)
+    shown = saved._repr_html_()
+    assert (saved.run_dir / "report.html").is_file() and f"deepfit run {saved.run_dir.name}" in shown

@@ -47,6 +47,13 @@ class Diagnosis:
         return {"findings": [f.to_dict() for f in self.findings], "context": self.context, "record": self.record,
                 "config": to_dict(self.config), "metrics": self.metrics}
 
+    def _repr_html_(self) -> str:
+        """The doctor's page inline in Jupyter (report/notebook.py)."""
+        from deepfit.config import to_toml
+        from deepfit.report.notebook import diagnosis_html
+
+        return diagnosis_html(self.to_dict(), config_text=to_toml(self.config))
+
 
 def run_context(cfg: RunConfig, splits: Splits) -> dict[str, Any]:
     """What the rules need to know of the run besides its probes: activation, init, normalisation, lr, ..."""

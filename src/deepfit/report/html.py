@@ -222,3 +222,21 @@ def paragraph_html(text: str) -> str:
 
 def link_html(href: str, text: str) -> str:
     return f'<a href="{html.escape(href, quote=True)}">{html.escape(text)}</a>'
+
+
+_INLINE = "deepfit-page"  # the class of the <div> an inline page sits in, which scopes its CSS
+
+
+def inline_html(page: str) -> str:
+    """A page of this module as one <div> to show inside another page (a notebook's output): its body,
+    with its CSS scoped to the <div> so the notebook's own styles are left alone."""
+    start, end = page.index("<body>") + len("<body>"), page.rindex("</body>")
+    return f'<div class="{_INLINE}">\n<style>\n{_scoped(_CSS)}\n</style>\n{page[start:end].strip()}\n</div>'
+
+
+def _scoped(css: str) -> str:
+    """`css` with each selector under `.deepfit-page` (`body` becomes the <div> itself)."""
+    def scope(selectors: str) -> str:
+        parts = [s.strip() for s in selectors.split(",")]
+        return ", ".join(f".{_INLINE}" if s == "body" else f".{_INLINE} {s}" for s in parts) + " "
+    return re.sub(r"([^{}]+?)\s*\{", lambda m: scope(m.group(1)) + "{", css)

@@ -64,6 +64,13 @@ class RunResult:
     def model(self) -> torch.nn.Module:
         return self.trainer.members[self.member].model
 
+    def _repr_html_(self) -> str:
+        """The run's report inline in Jupyter (report/notebook.py)."""
+        from deepfit.report.notebook import run_html
+
+        return run_html(run_dir=self.run_dir, config_text=to_toml(self.config), metrics=self.metrics,
+                        history=self.history.rows)
+
     def predict(self, x: torch.Tensor, *, mc_samples: int | None = None, seed: int = 0) -> Any:
         """This run's probabilities for `x` (its member's, when trained in a group), or with `mc_samples` its
         MC Dropout prediction (`MCPrediction`)."""

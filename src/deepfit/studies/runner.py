@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
 import platform
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -62,6 +64,18 @@ class StudyResult:
     engine: str = "grouped"
     verdicts: list[Verdict] = field(default_factory=list)
     machine: dict[str, Any] = field(default_factory=dict)  # where it ran (`machine()`), load at start and end
+
+    def _repr_html_(self) -> str:
+        """The study's (or sweep's) page inline in Jupyter: its directory's, or drawn now for one kept in memory."""
+        from deepfit.report.notebook import page_html
+
+        page = self.out_dir / f"{self.study.kind}.html" if self.out_dir is not None else None
+        if page is not None and page.is_file():
+            return page_html(page)
+        with tempfile.TemporaryDirectory() as tmp:
+            drawn = dataclasses.replace(self, out_dir=Path(tmp))
+            _plot_study(drawn)
+            return page_html(write_study_page(drawn))
 
 
 def machine() -> dict[str, Any]:
