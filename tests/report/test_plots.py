@@ -175,3 +175,10 @@ def test_plot_format_follows_suffix(tmp_path):
     out = plot_series([1, 2], {"y": [1, 2]}, tmp_path / "s.svg", xlabel="x", ylabel="y")
     assert out.read_text(encoding="utf-8").lstrip().startswith("<?xml")
     assert list(tmp_path.iterdir()) == [out]  # no temporary file left behind
+
+
+def test_learning_curves_mark_a_staged_runs_stage_boundary_on_both_panels():
+    fig = learning_curves_figure(DIVERGING, stage=2)
+    lines = [(line.get_xdata()[0], line.get_label()) for ax in fig.axes for line in ax.get_lines()
+             if line.get_linestyle() == "-."]
+    assert lines == [(2.5, "unfrozen after epoch 2")] * 2

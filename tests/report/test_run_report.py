@@ -109,3 +109,11 @@ def test_stop_text_words_each_reason(metrics, text):
 
 def test_a_run_written_before_the_header_keys_still_gets_a_header():
     assert header_lines({"device": "cpu"}) == [("ran on", "cpu")]
+
+
+def test_a_staged_runs_report_marks_where_stage_1_ended(tmp_path):
+    run = _run_dir(tmp_path)
+    (run / "config.toml").write_text('name = "run"\n[transfer]\nsource = "src"\nfreeze_epochs = 2\n')
+    assert "stage 1 (reused layers frozen) ends after epoch 2" in write_run_report(run).read_text()
+    (run / "config.toml").write_text('name = "run"\n[transfer]\nsource = "src"\nfreeze_epochs = 4\n')
+    assert "stage 1" not in write_run_report(run).read_text()  # all 4 epochs frozen: no second stage

@@ -1,9 +1,10 @@
 import numpy as np
+import pytest
 import torch
 from safetensors.torch import load_file
 
 from deepfit.data import from_arrays
-from deepfit.run.misclassified import is_image_shape, misclassified, save_misclassified
+from deepfit.run.misclassified import is_image_shape, misclassified, predictions_with_losses, save_misclassified
 
 
 def _images(n=40, shape=(6, 6), standardize=True):
@@ -50,3 +51,29 @@ def test_the_file_is_safetensors_with_the_four_arrays(tmp_path):
 def test_image_shapes():
     assert is_image_shape((28, 28)) and is_image_shape((1, 28, 28)) and is_image_shape((3, 32, 32))
     assert not is_image_shape((784,)) and not is_image_shape((2, 2)) and not is_image_shape((10, 28, 28))
+
+
+def test_with_losses_the_most_confident_mistakes_come_first():
+    _, y, splits = _images()
+    predicted = torch.as_tensor(y[30:]).clone()
+    predicted[[1, 4, 7]] = (predicted[[1, 4, 7]] + 1) % 3
+    losses = torch.zeros(10)
+    losses[[1, 4, 7]] = torch.tensor([0.7, 2.3, 1.1])
+    losses[0] = 9.0  # right, however high its loss: not a mistake
+    got = misclassified(predicted, splits, limit=2, losses=losses)
+    assert got["index"].tolist() == [4, 7] and got["loss"].tolist() == pytest.approx([2.3, 1.1])
+
+
+def test_a_trained_runs_losses_are_the_cross_entropy_of_each_test_sample():
+    from deepfit.nn import ModelSpec, build_model
+    from deepfit.train import Trainer, objective_for
+
+    _, _, splits = _images()
+    torch.manual_seed(0)
+    trainer = Trainer(build_model(ModelSpec((6, 6), 3, hidden=[4])), objective_for("auto", "multiclass"))
+    classes, losses = predictions_with_losses(trainer, splits)
+    logits = trainer.model(splits.test.x)
+    expected = torch.nn.functional.cross_entropy(logits, splits.test.y.long(), reduction="none")
+    assert classes.shape == losses.shape == (1, 10)
+    torch.testing.assert_close(losses[0].float(), expected.detach(), atol=1e-5, rtol=1e-4)
+    assert classes[0].tolist() == logits.argmax(1).tolist()

@@ -38,6 +38,10 @@ def test_train_with_tensorboard_and_mlflow_writes_events_equal_to_history_and_an
     assert mlrun.data.params["train.epochs"] == "3" and mlrun.data.params["model.hidden"] == "[8]"
     assert [m.value for m in client.get_metric_history(where["run_id"], "val_acc")] == pytest.approx(
         [float(r["val_acc"]) for r in rows])
+    final = json.loads((run / "metrics.json").read_text())
+    (test_acc,) = client.get_metric_history(where["run_id"], "test_acc")  # after training, at the last epoch
+    assert (test_acc.value, test_acc.step) == (pytest.approx(final["test"]["acc"]), 3)
+    assert mlrun.data.metrics["test_loss"] == pytest.approx(final["test"]["loss"])
     artifacts = {a.path for a in client.list_artifacts(where["run_id"])}
     assert {"config.toml", "history.csv", "metrics.json", "model.safetensors", "report.html", "plots"} <= artifacts
     logged = Path(client.download_artifacts(where["run_id"], "history.csv", str(tmp_path / "down")))

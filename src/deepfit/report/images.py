@@ -68,9 +68,11 @@ def plot_misclassified(
         image = (image - low) / (high - low) if high > low else np.zeros_like(image)
         ax.imshow(image, cmap="gray_r" if image.ndim == 2 else None, vmin=0.0, vmax=1.0)
         ax.set_title(_name(predicted[k], class_names), fontsize=9, color="tab:red", pad=12)
-        ax.text(0.5, 1.02, f"true: {_name(true[k], class_names)}  #{index[k]}", transform=ax.transAxes,
+        loss = f"  loss {float(samples['loss'][k]):.2f}" if "loss" in samples else ""
+        ax.text(0.5, 1.02, f"true: {_name(true[k], class_names)}  #{index[k]}{loss}", transform=ax.transAxes,
                 ha="center", va="bottom", fontsize=7, color="0.25")
-    fig.suptitle("Misclassified test samples: predicted (red), true class and test index", fontsize=10)
+    ranked = ", highest loss first" if "loss" in samples else ""
+    fig.suptitle(f"Misclassified test samples{ranked}: predicted (red), true class and test index", fontsize=10)
     return save_figure(fig, path)
 
 

@@ -89,7 +89,7 @@ def best_epoch(history: Sequence[Mapping[str, Any]], monitor: str = "val_loss") 
 
 
 def _train_valid_panel(ax: Axes, history: Sequence[Mapping[str, Any]], key: str, name: str,
-                       best: tuple[str, int] | None) -> None:
+                       best: tuple[str, int] | None, stage: int | None = None) -> None:
     x = _epochs(history)
     train, valid = _column(history, key), _column(history, f"val_{key}")
     if np.isnan(train).all() and np.isnan(valid).all():
@@ -101,6 +101,8 @@ def _train_valid_panel(ax: Axes, history: Sequence[Mapping[str, Any]], key: str,
             ax.plot(x, values, marker="o", markersize=3, label=label)
     if best is not None:
         ax.axvline(best[1], color="0.5", linestyle=":", label=f"best {best[0]} (epoch {best[1]})")
+    if stage is not None:
+        ax.axvline(stage + 0.5, color="tab:red", linestyle="-.", label=f"unfrozen after epoch {stage}")
     _finish(ax, name.capitalize(), "epoch", name)
 
 
@@ -115,20 +117,23 @@ def plot_learning_curves(
     *,
     monitor: str = "val_loss",
     best: int | None = None,
+    stage: int | None = None,
 ) -> Path:
     """Plot loss and accuracy per epoch, training against validation, and write the figure to `path`.
 
     The gap between the two curves is the first sign of overfitting (Géron, ch. 11). A dotted line on
     both panels marks epoch `best` of `monitor` (by default its best epoch in `history`), the one early
-    stopping restores. When `lr` changes during the run, a third, short panel shows it on a log axis, so a
-    jump in the loss can be read against the schedule. Missing keys and NaN values are skipped; a panel
-    without data says so.
+    stopping restores. `stage`, for staged fine-tuning, is the last epoch with the reused layers frozen: a
+    dash-dot line after it marks the stage boundary. When `lr` changes during the run, a third, short panel
+    shows it on a log axis, so a jump in the loss can be read against the schedule. Missing keys and NaN
+    values are skipped; a panel without data says so.
     """
-    return save_figure(learning_curves_figure(history, monitor=monitor, best=best), path)
+    return save_figure(learning_curves_figure(history, monitor=monitor, best=best, stage=stage), path)
 
 
 def learning_curves_figure(
-    history: Sequence[Mapping[str, Any]], *, monitor: str = "val_loss", best: int | None = None
+    history: Sequence[Mapping[str, Any]], *, monitor: str = "val_loss", best: int | None = None,
+    stage: int | None = None,
 ) -> Figure:
     """The figure `plot_learning_curves` writes: loss and accuracy panels, and `lr` when it varies."""
     best = best if best is not None else best_epoch(history, monitor)
@@ -146,8 +151,8 @@ def learning_curves_figure(
         _finish(lr_ax, "Learning rate", "epoch", "lr")
     else:
         loss_ax, acc_ax = fig.subplots(1, 2)
-    _train_valid_panel(loss_ax, history, "loss", "loss", marker)
-    _train_valid_panel(acc_ax, history, "acc", "accuracy", marker)
+    _train_valid_panel(loss_ax, history, "loss", "loss", marker, stage)
+    _train_valid_panel(acc_ax, history, "acc", "accuracy", marker, stage)
     return fig
 
 

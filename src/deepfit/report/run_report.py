@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import tomllib
 
 from deepfit.report import lr_finder
 from deepfit.report.classes import class_rows, plot_confusion_matrix
@@ -41,7 +42,10 @@ def write_run_report(run_dir: str | Path) -> Path:
     monitor = metrics.get("monitor", "val_loss")
     best = metrics.get("best_epoch") or best_epoch(history, monitor)
     caption = "training against validation" + (f"; dotted line: best {monitor}, epoch {best}" if best else "")
-    curves = plot_learning_curves(history, plots / "learning_curves.png", monitor=monitor, best=best)
+    stage = frozen_epochs(tomllib.loads((run_dir / "config.toml").read_text()), len(history))
+    if stage is not None:
+        caption += f"; dash-dot line: stage 1 (reused layers frozen) ends after epoch {stage}, fine-tuning follows"
+    curves = plot_learning_curves(history, plots / "learning_curves.png", monitor=monitor, best=best, stage=stage)
     sections = [("Learning curves", figures_html({caption: curves}))]
     if "confusion_matrix" in metrics:
         sections.append(("Test set by class", _by_class(run_dir, np.asarray(metrics["confusion_matrix"]), names)))
@@ -76,9 +80,17 @@ def _by_class(run_dir: Path, matrix: np.ndarray, names: list[str] | None) -> str
     images = {"confusion matrix (row-normalised)": plot_confusion_matrix(matrix, names, plots / "confusion_matrix.png")}
     if (run_dir / MISCLASSIFIED).is_file():
         samples = read_misclassified(run_dir / MISCLASSIFIED)
-        images[f"the first {len(samples['x'])} misclassified test samples: predicted, true class, test index"] = (
+        which = "most confident (highest-loss)" if "loss" in samples else "first"
+        images[f"the {which} {len(samples['x'])} misclassified test samples: predicted, true class, test index"] = (
             plot_misclassified(samples, names, plots / "misclassified.png"))
     return body + figures_html(images)
+
+
+def frozen_epochs(config: Mapping[str, Any], epochs: int) -> int | None:
+    """The last epoch of a staged fine-tuning run's first stage (its reused layers frozen), or None when the
+    run has no [transfer] section or never reached the second stage."""
+    freeze = config.get("transfer", {}).get("freeze_epochs", 0)
+    return freeze if 0 < freeze < epochs else None
 
 
 def final_figures(metrics: Mapping[str, Any]) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""The test samples a run got wrong, saved for its report: `misclassified.safetensors` in the run directory.
+"""The test samples a run got wrong, the most confident first, saved for its report: `misclassified.safetensors`
+in the run directory.
 
 Only image-shaped inputs ((H, W) or (C, H, W)) are saved, since a grid of tabular rows tells nothing at
 a glance; the report draws the grid from this file alone (report/images.py).
@@ -21,11 +22,25 @@ LIMIT = 25  # a 5 x 5 grid
 
 def predicted_test_classes(trainer: Trainer, splits: Splits) -> torch.Tensor | None:
     """(K, n): each member's predicted class of every test sample; None without a classified test split."""
+    predicted = predictions_with_losses(trainer, splits)
+    return None if predicted is None else predicted[0]
+
+
+def predictions_with_losses(trainer: Trainer, splits: Splits) -> tuple[torch.Tensor, torch.Tensor] | None:
+    """(classes, losses), each (K, n): every member's predicted class of each test sample and the sample's
+    loss, -log p(true class) (the cross-entropy of that sample); None without a classified test split."""
     if splits.test is None or not len(splits.test) or not splits.num_classes or trainer.objective.hits is None:
         return None
     probs = trainer.predict(splits.test.x)
     probs = probs.unsqueeze(0) if len(trainer.members) == 1 else probs  # (K, n, ...)
-    return probs.argmax(2) if probs.dim() == 3 else (probs > 0.5).long()  # (K, n)
+    y = splits.test.y.to(probs.device).long()  # (n,)
+    if probs.dim() == 3:
+        p_true = probs.gather(2, y.expand(probs.shape[0], -1).unsqueeze(2)).squeeze(2)  # (K, n)
+        classes = probs.argmax(2)
+    else:
+        p = probs.reshape(probs.shape[0], -1)  # (K, n): p(class 1)
+        p_true, classes = torch.where(y == 1, p, 1 - p), (p > 0.5).long()
+    return classes, -torch.log(p_true.double().clamp_min(1e-300))
 
 
 def is_image_shape(shape: tuple[int, ...]) -> bool:
@@ -36,31 +51,41 @@ def is_image_shape(shape: tuple[int, ...]) -> bool:
 
 
 def misclassified(
-    predicted: torch.Tensor, splits: Splits, limit: int = LIMIT
+    predicted: torch.Tensor, splits: Splits, limit: int = LIMIT, losses: torch.Tensor | None = None
 ) -> dict[str, torch.Tensor] | None:
-    """The first `limit` wrong test predictions: `x` on the data's own scale (standardisation undone),
-    `true`, `predicted` and `index` (position in the test split). None when the inputs are not images,
-    there is no test split, or nothing is wrong.
+    """The `limit` wrong test predictions with the highest losses, the most confident mistakes (fastai's
+    `top_losses`), or without `losses` the first ones: `x` on the data's own scale (standardisation undone),
+    `true`, `predicted`, `index` (position in the test split) and, with `losses`, `loss`. None when the
+    inputs are not images, there is no test split, or nothing is wrong.
 
     Args:
-        predicted: (n,) one member's predicted class of every test sample (`predicted_test_classes`).
+        predicted: (n,) one member's predicted class of every test sample (`predictions_with_losses`).
+        losses: (n,) that member's loss of each test sample.
     """
     if splits.test is None or not is_image_shape(splits.input_shape):
         return None
     y = splits.test.y.cpu().long()
-    wrong = torch.nonzero(predicted.cpu() != y).flatten()[:limit]  # (m,)
+    wrong = torch.nonzero(predicted.cpu() != y).flatten()  # (m,)
+    if losses is not None:
+        wrong = wrong[torch.argsort(losses.cpu()[wrong], descending=True, stable=True)]
+    wrong = wrong[:limit]
     if not len(wrong):
         return None
     x = splits.test.x[wrong.to(splits.test.x.device)].cpu().float()  # (m, *input_shape)
     if splits.mean is not None:
         x = x * splits.std.cpu() + splits.mean.cpu()
-    return {"x": x.contiguous(), "true": y[wrong].contiguous(), "predicted": predicted.cpu()[wrong].contiguous(),
-            "index": wrong.contiguous()}
+    out = {"x": x.contiguous(), "true": y[wrong].contiguous(), "predicted": predicted.cpu()[wrong].contiguous(),
+           "index": wrong.contiguous()}
+    if losses is not None:
+        out["loss"] = losses.cpu()[wrong].float().contiguous()
+    return out
 
 
-def save_misclassified(run_dir: Path, predicted: torch.Tensor, splits: Splits) -> Path | None:
-    """Write `misclassified.safetensors` into `run_dir` (atomically) when there is something to show."""
-    tensors = misclassified(predicted, splits)
+def save_misclassified(run_dir: Path, predicted: torch.Tensor, splits: Splits,
+                       losses: torch.Tensor | None = None) -> Path | None:
+    """Write `misclassified.safetensors` into `run_dir` (atomically) when there is something to show: the
+    highest-loss mistakes when `losses` is given."""
+    tensors = misclassified(predicted, splits, losses=losses)
     if tensors is None:
         return None
     path = run_dir / FILE

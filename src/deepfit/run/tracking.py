@@ -60,6 +60,18 @@ def mlflow_run(callbacks: Sequence[Callback]) -> dict[str, str] | None:
     return None if tracker is None else {"tracking_uri": tracker.tracking_uri, "run_id": tracker.run_id}
 
 
+def log_final_metrics(callbacks: Sequence[Callback], metrics: dict[str, Any]) -> None:
+    """The run's final figures per split (`test_acc`, `test_loss`, `valid_acc`, ... as the history names its
+    columns) as metrics of the MLflow run among `callbacks`, at step = the last epoch, if there is one."""
+    tracker = _tracker(callbacks)
+    if tracker is None:
+        return
+    prefixes = {"train": "train_", "valid": "final_val_", "test": "test_"}
+    final = {prefixes[split] + k: v for split in prefixes for k, v in metrics.get(split, {}).items()
+             if isinstance(v, int | float) and not isinstance(v, bool)}
+    tracker.log_metrics(final, step=int(metrics["epochs"]))
+
+
 def log_run_files(callbacks: Sequence[Callback], run_dir: Path) -> None:
     """Add the files of `run_dir` to the artifacts of the MLflow run among `callbacks`, if there is one."""
     tracker = _tracker(callbacks)

@@ -23,7 +23,7 @@ from deepfit.errors import CheckpointError, ConfigError, DeepfitError
 from deepfit.nn import FactorySpec, ModelSpec, Violation, check_self_normalizing, save_model
 from deepfit.nn.dropout import mc_predict
 from deepfit.nn.factory import save_source
-from deepfit.run.misclassified import predicted_test_classes, save_misclassified
+from deepfit.run.misclassified import predicted_test_classes, predictions_with_losses, save_misclassified
 from deepfit.run.rundir import RunInterrupted, command_line, create_run_dir, existing_run_dir, write_json
 from deepfit.run.setup import (
     build_member,
@@ -37,7 +37,7 @@ from deepfit.run.setup import (
 )
 from deepfit.run.staged import fit_staged, start_from_saved
 from deepfit.run.threads import use_threads
-from deepfit.run.tracking import flat_config, log_run_files, mlflow_run, tracking_callbacks
+from deepfit.run.tracking import flat_config, log_final_metrics, log_run_files, mlflow_run, tracking_callbacks
 from deepfit.train import Callback, Checkpoint, EarlyStopping, History, Trainer
 from deepfit.train.checkpoint import checkpoint_epoch, read_checkpoint
 from deepfit.train.distributed import DataParallel, joined
@@ -191,6 +191,7 @@ def _train(
         if (tracked := mlflow_run(callbacks)) is not None:
             metrics["mlflow"] = tracked
         write_run_files(run_dir, trainer, spec, splits, metrics)
+        log_final_metrics(callbacks, metrics)
         log_run_files(callbacks, run_dir)
     return RunResult(cfg, trainer.history, metrics, run_dir if main else None, trainer, splits, main=main)
 
@@ -377,9 +378,9 @@ def write_run_files(
     }
     tensors = {"mean": splits.mean, "std": splits.std} if splits.mean is not None else None
     save_model(m.model, spec, run_dir, extra=extra, tensors=tensors)
-    predicted = predicted_test_classes(trainer, splits)
+    predicted = predictions_with_losses(trainer, splits)
     if predicted is not None:
-        save_misclassified(run_dir, predicted[member], splits)
+        save_misclassified(run_dir, predicted[0][member], splits, losses=predicted[1][member])
     write_json(run_dir / "metrics.json", {**metrics, "versions": versions()})
 
 

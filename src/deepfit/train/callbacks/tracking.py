@@ -94,6 +94,17 @@ class MLflow(Callback):
         completed = view.epoch >= view.epochs or view.stop_training
         self._client.set_terminated(self.run_id, "FINISHED" if completed else "KILLED")
 
+    def log_metrics(self, metrics: dict[str, float], step: int) -> None:
+        """Log figures known only after fitting (the test split's, `test_acc`) at `step`; MLflow takes metrics
+        for a finished run as long as it is not deleted."""
+        from mlflow.entities import Metric
+
+        if self.run_id is None:
+            return
+        now = int(time.time() * 1000)
+        self._client.log_batch(self.run_id, metrics=[Metric(k, float(v), now, step) for k, v in metrics.items()
+                                                     if math.isfinite(v)])
+
     def log_artifacts(self, path: str | Path, artifact_path: str | None = None) -> None:
         """Add the file or directory `path` to this run's artifacts (after fitting, when the run's files exist)."""
         if self.run_id is not None:
