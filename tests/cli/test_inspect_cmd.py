@@ -1,5 +1,8 @@
+
 """`deepfit info` says which Fashion-MNIST folder a run reads, without an unused cache reading like an error;
 `deepfit list` shows every family, callbacks included."""
+
+import pytest
 
 from deepfit.cli.inspect import FAMILIES, family_registry, location_state, used_location
 from deepfit.cli.main import main
@@ -56,3 +59,21 @@ def test_every_family_resolves_to_a_registry_and_list_shows_callbacks(capsys):
     assert main(["list", "callbacks"]) == 0
     out = capsys.readouterr().out
     assert "tensorboard" in out and "mlflow" in out and "early_stopping" in out
+
+
+@pytest.mark.parametrize("width", [80, 120])
+@pytest.mark.parametrize("family", list(FAMILIES))
+def test_list_fits_the_width_and_never_cuts_a_name(family, width, monkeypatch):
+    import io
+
+    from rich.console import Console
+
+    from deepfit.cli import inspect
+
+    out = io.StringIO()
+    monkeypatch.setattr(inspect, "console", Console(file=out, width=width, color_system=None))
+    assert main(["list", family]) == 0
+    lines = out.getvalue().splitlines()
+    assert max(map(len, lines)) <= width
+    firsts = {line.replace("│", " ").split()[0] for line in lines if line.replace("│", " ").strip()}
+    assert {e.name for e in family_registry(family).entries()} <= firsts  # each name whole, first in its row

@@ -5,11 +5,14 @@ from __future__ import annotations
 import argparse
 import importlib
 import platform
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 
 if TYPE_CHECKING:
+    from rich.table import Table
+
     from deepfit.data.fashion_mnist import Location
     from deepfit.registry import Registry
 
@@ -108,10 +111,8 @@ def location_state(loc: Location, used: Location | None) -> str:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    from rich.markup import escape
-    from rich.table import Table
-
     from deepfit.errors import ConfigError
+    from deepfit.report.tables import compact, fitting
 
     if args.family is None:
         for name in FAMILIES:
@@ -120,11 +121,25 @@ def cmd_list(args: argparse.Namespace) -> int:
     family = args.family.lower()
     if family not in FAMILIES:
         raise ConfigError(f"unknown family {args.family!r}; valid: {', '.join(FAMILIES)}")
-    table = Table(title=family)
-    table.add_column("name")
-    table.add_column("aliases")
-    table.add_column("summary")
-    for entry in family_registry(family).entries():
-        table.add_row(entry.name, ", ".join(entry.aliases), escape(entry.summary))  # "[i]" is text, not markup
-    console.print(table)
+    entries = list(family_registry(family).entries())
+    console.print(fitting((_registry_table(family, entries, apart=True),
+                           compact(_registry_table(family, entries, apart=False))), console.width))
     return 0
+
+
+def _registry_table(family: str, entries: Sequence[Any], *, apart: bool) -> Table:
+    """Name, aliases and summary; not `apart`, the aliases go under the name, in parentheses, so that the
+    summary (prose, wrapped at words) gets the width. A name is never cut."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table(title=family)
+    table.add_column("name", no_wrap=True)
+    if apart:
+        table.add_column("aliases", no_wrap=True)
+    table.add_column("summary")
+    for entry in entries:
+        aliases = ", ".join(entry.aliases)
+        names = [entry.name, aliases] if apart else [entry.name + (f"\n({aliases})" if aliases else "")]
+        table.add_row(*map(escape, names), escape(entry.summary))  # "[i]" is text, not markup
+    return table
