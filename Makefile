@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.deepfit-installed
 FMNIST := /usr/share/datasets/fashion-mnist
 
-.PHONY: demo test lint data install clean
+.PHONY: demo test lint docs data install clean
 
 demo: $(STAMP) data
 	$(VENV)/bin/deepfit train
@@ -17,6 +17,16 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks
 
 install: $(STAMP)
+
+# The documentation site (mkdocs-material, the API reference from the docstrings) into site/; --strict makes a
+# broken link or a docstring mkdocstrings cannot read an error.
+DOCS_STAMP := $(VENV)/.deepfit-docs-installed
+docs: $(DOCS_STAMP)
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict
+
+$(DOCS_STAMP): $(STAMP)
+	$(PY) -m pip install -q -e '.[docs]'
+	touch $(DOCS_STAMP)
 
 # torch==2.13.0 is the local CPU wheel on these machines; the package itself accepts a range.
 $(STAMP): pyproject.toml
@@ -38,4 +48,4 @@ data:
 	fi
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache site
