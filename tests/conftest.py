@@ -41,3 +41,21 @@ def module_blobs_npz(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def _torch_threads():
     torch.set_num_threads(2)
     yield
+
+
+SWEEP_VARIANTS = ["lr=0.001,activation=relu", "lr=0.003,activation=selu"]
+
+
+@pytest.fixture
+def sweep_result():
+    """A finished two-variant, two-seed sweep's `StudyResult`, its figures made up, nothing trained."""
+    from deepfit.studies.runner import StudyResult, summarize_runs
+    from deepfit.studies.spec import Study
+
+    runs = [{"variant": v, "seed": s, "epochs": 2, "seconds_per_epoch": 0.6302 + s / 100, "members": 4,
+             "train_acc": 0.9153 - i / 10 + s / 50, "val_acc": 0.7412 + i / 100 + s / 300,
+             "val_loss": 0.7524 + s / 80, "test_acc": 0.7275 - s / 200}
+            for i, v in enumerate(SWEEP_VARIANTS) for s in range(2)]
+    study = Study(name="sweep", claim="a sweep", base={}, variants={v: {} for v in SWEEP_VARIANTS}, seeds=2,
+                  kind="sweep")
+    return StudyResult(study, runs, summarize_runs(runs, SWEEP_VARIANTS), {v: [] for v in SWEEP_VARIANTS})

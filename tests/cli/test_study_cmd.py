@@ -1,11 +1,15 @@
 """`deepfit study all` and `deepfit study docs` end to end on a sliver of Fashion-MNIST."""
 
+import io
 import json
 import re
 
 import pytest
+from rich.console import Console
+from tests.conftest import SWEEP_VARIANTS
 
 from deepfit.cli.main import main
+from deepfit.cli.study import print_results
 from deepfit.studies import STUDIES
 from deepfit.studies.collection import CHAPTER_ORDER, chapter_order
 
@@ -69,3 +73,24 @@ def test_fewer_than_one_seed_is_refused_before_any_training(study, tmp_path, cap
     assert main(["study", study, "--seeds", "0", "--out", str(tmp_path)]) == 2
     assert "--seeds must be >= 1, got 0" in capsys.readouterr().err
     assert not any(tmp_path.iterdir())
+
+def _render(result, width: int) -> str:
+    out = io.StringIO()
+    print_results(result, Console(file=out, width=width, color_system=None))
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("width", [80, 120])
+def test_results_table_fits_the_width_without_wrapping_a_cell(sweep_result, width):
+    text = _render(sweep_result, width)
+    assert max(len(line) for line in text.splitlines()) <= width
+    for variant in SWEEP_VARIANTS:
+        assert any(variant in line for line in text.splitlines())  # whole on one line, never cut
+    assert "0.7429" in text and "seconds_per_epoch" in text  # the second variant's mean val_acc, the time
+
+
+def test_wide_terminal_shows_each_figure_on_one_line_narrow_one_row_per_metric(sweep_result):
+    wide, narrow = _render(sweep_result, 200), _render(sweep_result, 80)
+    assert any("0.7429 ± 0.0024 [±0.021]" in line for line in wide.splitlines())
+    row = next(line for line in narrow.splitlines() if "val_acc" in line and "0.7429" not in line and "0.7" in line)
+    assert "±" in row and "0.0024" in row

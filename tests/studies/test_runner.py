@@ -86,9 +86,9 @@ def test_a_study_in_a_log_prints_a_line_per_group_and_no_bar(tmp_path, blobs_npz
     assert lines == ["study lines: 1/2 runs done: a (1 at once)", "study lines: 2/2 runs done: b (1 at once)"]
 
 
-def test_a_study_in_a_notebook_shows_its_page_drawn_for_one_kept_in_memory():
-    from tests.cli.test_study_tables import VARIANTS, _result
+def test_a_study_in_a_notebook_shows_its_page_drawn_for_one_kept_in_memory(sweep_result):
+    from tests.conftest import SWEEP_VARIANTS
 
-    shown = _result()._repr_html_()
+    shown = sweep_result._repr_html_()
     assert shown.startswith('<div class="deepfit-page">') and "Grid" in shown
-    assert all(v in shown for v in VARIANTS) and "data:image/png;base64," in shown  # the accuracy bars
+    assert all(v in shown for v in SWEEP_VARIANTS) and "data:image/png;base64," in shown  # the accuracy bars

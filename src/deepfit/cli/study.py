@@ -95,16 +95,15 @@ def print_results(res: StudyResult, console: Console) -> None:
     console.print(fitting((make() for make in layouts), console.width))
     if res.verdicts:
         styles = {SUPPORTED: "bold green", REFUTED: "bold red", INCONCLUSIVE: "yellow"}
-        rows = verdict_rows(res.verdicts)
+        verdicts = verdict_rows(res.verdicts)
         console.print(fitting((make() for make in (
-            lambda: rich_table(rows, title="verdicts", caption=HEADER, whole=("verdict",), styles=styles),
-            lambda: compact(rich_table(rows, title="verdicts", caption=HEADER, whole=("verdict",), styles=styles)),
-            lambda: _verdict_list(rows, HEADER, styles))), console.width))
-        for v in res.verdicts:
-            if v.claim.kind == "ordering":
-                table = lambda v=v: rich_table(pair_rows(v), title=f"pairs of the ordering: {v.claim.text}",  # noqa: E731
-                                               whole=("pair",))
-                console.print(fitting((table(), compact(table())), console.width))
+            lambda: rich_table(verdicts, title="verdicts", caption=HEADER, whole=("verdict",), styles=styles),
+            lambda: compact(rich_table(verdicts, title="verdicts", caption=HEADER, whole=("verdict",), styles=styles)),
+            lambda: _verdict_list(verdicts, HEADER, styles))), console.width))
+        for v in (v for v in res.verdicts if v.claim.kind == "ordering"):
+            pairs, heading = pair_rows(v), f"pairs of the ordering: {v.claim.text}"
+            console.print(fitting((rich_table(pairs, title=heading, whole=("pair",)),
+                                   compact(rich_table(pairs, title=heading, whole=("pair",)))), console.width))
 
 
 def _verdict_list(rows: list[dict[str, str]], header: str, styles: dict[str, str]) -> Group:
