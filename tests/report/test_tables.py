@@ -113,3 +113,26 @@ def test_rich_table_styles_the_cells_named():
     console.print(rich_table([{"verdict": "refuted"}, {"verdict": "inconclusive"}], styles={"refuted": "red"}))
     styled = console.export_text(styles=True)
     assert "\x1b[31mrefuted" in styled and "\x1b[31minconclusive" not in styled
+
+
+def test_fitting_takes_the_fullest_layout_that_fits_and_the_last_when_none_does():
+    from deepfit.report.tables import compact, fitting, natural_width, rich_table
+
+    rows = [{"variant": "lr=0.001,activation=relu", "val_acc": "0.7429 ± 0.0024 [±0.021]"}]
+    boxed, narrow = rich_table(rows), compact(rich_table(rows))
+    assert natural_width(boxed) == 24 + 24 + 7 and natural_width(narrow) == 24 + 24 + 1  # 3 rules + 4 pads: 1 space
+    assert fitting([boxed, narrow], natural_width(boxed)) is boxed
+    assert fitting([boxed, narrow], natural_width(boxed) - 1) is narrow
+    assert fitting([boxed, narrow], 10) is narrow
+
+
+def test_a_compact_table_has_no_vertical_rule_and_one_space_between_columns():
+    import io
+
+    from rich.console import Console
+
+    from deepfit.report.tables import compact, rich_table
+
+    out = io.StringIO()
+    Console(file=out, width=80, color_system=None).print(compact(rich_table([{"a": "x", "b": 1.5}])))
+    assert out.getvalue().splitlines() == ["a   b", "─────", "x 1.5"]
