@@ -54,6 +54,11 @@ class EpochLayout:
     gap: str
     legend: str
 
+    @property
+    def width(self) -> int:
+        """The characters of a line whose cells fit their columns."""
+        return sum(self.widths) + len(self.gap) * (len(self.widths) - 1)
+
     def header(self) -> str:
         return self.gap.join(self._cell(i, h) for i, h in enumerate(self.headers)).rstrip()
 
@@ -72,16 +77,17 @@ def epoch_layout(keys: Sequence[str], first: Mapping[str, str], width: int) -> E
     Full names two spaces apart when they fit; otherwise short names one space apart, with a legend
     (`vloss = val_loss, ...`) to print once. Past that the line is longer than `width`, never cut.
     """
-    for short in (False, True):
-        headers = tuple(_NAMES.get(k, (k, k, ""))[1 if short else 0] for k in keys)
-        widths = tuple(max(len(h), len(first.get(k, "")), _MIN_WIDTHS.get(k, _MIN_FIGURE))
-                       for k, h in zip(keys, headers, strict=True))
-        gap = " " if short else "  "
-        if sum(widths) + len(gap) * (len(keys) - 1) <= width or short:
-            legend = ", ".join(f"{h} = {_NAMES[k][2]}" for k, h in zip(keys, headers, strict=True)
-                               if short and k in _NAMES and h != _NAMES[k][0])
-            return EpochLayout(tuple(keys), headers, widths, gap, legend)
-    raise AssertionError("unreachable")
+    full = _layout(keys, first, short=False)
+    return full if full.width <= width else _layout(keys, first, short=True)
+
+
+def _layout(keys: Sequence[str], first: Mapping[str, str], *, short: bool) -> EpochLayout:
+    headers = tuple(_NAMES.get(k, (k, k, ""))[1 if short else 0] for k in keys)
+    widths = tuple(max(len(h), len(first.get(k, "")), _MIN_WIDTHS.get(k, _MIN_FIGURE))
+                   for k, h in zip(keys, headers, strict=True))
+    legend = ", ".join(f"{h} = {_NAMES[k][2]}" for k, h in zip(keys, headers, strict=True)
+                       if k in _NAMES and h != _NAMES[k][0])
+    return EpochLayout(tuple(keys), headers, widths, " " if short else "  ", legend)
 
 
 def epoch_keys(logs: Mapping[str, Any]) -> list[str]:
