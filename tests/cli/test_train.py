@@ -176,6 +176,7 @@ def test_the_validation_split_notice_prints_before_the_first_epoch_and_once(tmp_
     lines = err.splitlines()  # progress: stderr, one line per epoch under its header (pytest's capture is no terminal)
     notice = next(i for i, line in enumerate(lines) if line.startswith("validation split: the first 60 "))
     assert lines[notice + 1].split()[:2] == ["epoch", "loss"] and lines[notice + 2].startswith("1/2 ")
+    assert lines[notice + 3].startswith("2/2 ") and all(line.strip() for line in lines)  # no blank line, no bar
     assert "validation split" not in out
 
 
