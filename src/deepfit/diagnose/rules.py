@@ -123,12 +123,12 @@ def vanishing_gradients(record: Record, ctx: Context) -> Finding | None:
         f"the gradient of the first hidden layer is {how_much} that of the last: the lower layers barely learn",
         {"grad_norm_by_layer_at_first_probe": _rounded(_column(first, "grad_norm")),
          "first_over_last_hidden": float(f"{worst:.3g}"), "threshold": VANISHING_RATIO},
-        _vanishing_remedies(ctx), "docs/initializers.md", layers=[record["layers"][i] for i in _hidden(record)],
+        vanishing_remedies(ctx), "docs/initializers.md", layers=[record["layers"][i] for i in _hidden(record)],
         steps=[p["step"] for p in probes], strength=VANISHING_RATIO / max(worst, 1e-30),
     )
 
 
-def _vanishing_remedies(ctx: Context) -> list[list[str]]:
+def vanishing_remedies(ctx: Context) -> list[list[str]]:
     """The chapter's remedies for vanishing gradients that the run does not already use: a non-saturating
     activation with its initializer, the initializer that suits the activation, batch norm; a shallower
     net when it uses them all."""
@@ -171,7 +171,8 @@ def exploding_gradients(record: Record, ctx: Context) -> Finding | None:
     if nonfinite:
         evidence["non_finite_at_steps"] = nonfinite
     lr = ctx.get("lr")
-    remedies = [["clip.name=global_norm", "clip.threshold=1.0"], ["model.norm=before"]]
+    remedies = [["clip.name=global_norm", "clip.threshold=1.0"]] + [["model.norm=before"]] * (ctx.get(
+        "activation") != "selu")  # batch norm would break self-normalization
     if lr:
         remedies.insert(1, [f"optimizer.lr={lr / 10:.3g}"])
     return Finding("exploding_gradients", "error",
@@ -282,6 +283,11 @@ def lr_too_low(record: Record, ctx: Context) -> Finding | None:
                    strength=UPDATE_RATIO_LOW / max(ratio, 1e-30))
 
 
+SELFNORM_FIXES = {"standardised inputs": ["data.standardize=true"], "LeCun normal initialisation": [
+    "model.init=lecun_normal"], "alpha dropout only": ["model.dropout_kind=alpha"], "no batch norm": [
+    "model.norm=none", "model.input_norm=false"]}  # nn.check_self_normalizing's conditions -> their settings
+
+
 @RULES.register("broken_self_normalization", summary="a SELU net that breaks a condition of self-normalization")
 def broken_self_normalization(record: Record, ctx: Context) -> Finding | None:
     if ctx.get("activation") != "selu":
@@ -298,10 +304,8 @@ def broken_self_normalization(record: Record, ctx: Context) -> Finding | None:
             drift = {"deepest_mean": float(f"{mean:.3g}"), "deepest_var": float(f"{var:.3g}")}
     if not violations and not drift:
         return None
-    fixes = {"standardised inputs": "data.standardize=true", "LeCun normal initialisation": "model.init=lecun_normal",
-             "alpha dropout only": "model.dropout_kind=alpha", "no batch norm": "model.norm=none"}
-    remedies = [[fixes[v["condition"]]] for v in violations if v["condition"] in fixes] or [
-        ["model.init=lecun_normal", "data.standardize=true"]]
+    remedies = [[o for v in violations for o in SELFNORM_FIXES.get(v["condition"], [])] or [  # all at once:
+        "model.init=lecun_normal", "data.standardize=true"]]  # one fix alone leaves the net as broken
     broken = ", ".join(f"{v['condition']} ({v['found']})" for v in violations) or "activations drift across depth"
     return Finding("broken_self_normalization", "warning", f"this SELU net will not self-normalize: {broken}",
                    {"conditions": violations, **drift}, remedies, "docs/selfnorm.md")
