@@ -245,7 +245,8 @@ def repair(cfg: RunConfig, *, steps: int = DEFAULT_STEPS, max_rounds: int = MAX_
         kept.append(remedy)
     final = current.diagnosis
     if final.healthy:
-        outcome, reason = "healthy", f"healthy and learning after {len(kept)} remedies kept of {len(attempts)} tried"
+        outcome, reason = "healthy", (f"healthy and learning; {len(kept)} of {len(attempts)} remedies "
+                                      "tried kept")
     else:
         outcome = "gave_up"
         still = ", ".join(f.name for f in final.findings) or "not learning"
