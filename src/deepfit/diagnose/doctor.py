@@ -92,6 +92,7 @@ def run_context(cfg: RunConfig, splits: Splits) -> dict[str, Any]:
         "activation": ACTIVATIONS.canonical(name),
         "init": spec.init if isinstance(spec.init, str) else spec.init.get("name"),
         "norm": spec.norm,
+        "input_norm": spec.input_norm,
         "dropout_kind": spec.dropout_kind,
         "standardized": splits.mean is not None,
         "optimizer": cfg.optimizer.name,
@@ -101,6 +102,7 @@ def run_context(cfg: RunConfig, splits: Splits) -> dict[str, Any]:
         "hidden": list(spec.hidden),
         "selfnorm": [dataclasses.asdict(v) for v in violations],
         "batch_size": cfg.train.batch_size,
+        "transfer": cfg.transfer is not None,
         "classes": splits.num_classes,
         "class_frequencies": class_frequencies(splits, cfg.data.task),
     }

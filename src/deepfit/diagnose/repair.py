@@ -131,8 +131,10 @@ class Repair:
 
     @property
     def overrides(self) -> list[str]:
-        """Every kept remedy's overrides, in the order kept (what `--apply` writes)."""
-        return [o for remedy in self.kept for o in remedy]
+        """Every kept remedy's overrides, a later one replacing an earlier one of the same key (what `--apply`
+        writes): `optimizer.lr=0.1` then `optimizer.lr=1` is `optimizer.lr=1`."""
+        latest = {o.split("=", 1)[0]: o for remedy in self.kept for o in remedy}
+        return list(latest.values())
 
     def to_dict(self) -> dict[str, Any]:
         def figures(values: list[float]) -> list[float | None]:

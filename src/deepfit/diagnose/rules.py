@@ -358,8 +358,8 @@ def underfitting(record: Record, ctx: Context) -> Finding | None:
 def unnormalised_inputs(record: Record, ctx: Context) -> Finding | None:
     first = record["probes"][0]
     mean, std = first["input_mean"], first["input_std"]
-    if abs(mean) <= INPUT_MEAN and INPUT_STD[0] <= std <= INPUT_STD[1]:
-        return None
+    if ctx.get("input_norm") or abs(mean) <= INPUT_MEAN and INPUT_STD[0] <= std <= INPUT_STD[1]:  # a BN layer on
+        return None  # the inputs normalises them
     return Finding("unnormalised_inputs", "warning",
                    f"the inputs have mean {mean:.3g} and std {std:.3g}: standardise them so every layer starts in "
                    "its good range", {"input_mean": float(f"{mean:.3g}"), "input_std": float(f"{std:.3g}")},
@@ -390,7 +390,8 @@ def frozen_layer(record: Record, ctx: Context) -> Finding | None:
     names = [record["layers"][i] for i in still]
     return Finding("frozen_layer", "warning", f"{', '.join(names)} do not change while the other layers train",
                    {"update_ratio_by_layer": _rounded(medians), "threshold": FROZEN_RATIO},
-                   [["model.activation={name=\"leaky_relu\", alpha=0.2}"], ["transfer.unfreeze=all"]],
+                   [["model.activation={name=\"leaky_relu\", alpha=0.2}"]] + [["transfer.unfreeze=all"]] * bool(
+                       ctx.get("transfer")),  # unfreezing needs a run that reuses a saved model's layers
                    "docs/transfer.md", layers=names)
 
 
