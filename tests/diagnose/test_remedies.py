@@ -31,7 +31,8 @@ def _cfg(*overrides):
 
 def test_remedies_print_as_flags_a_shell_takes_whole():
     assert compact("model.hidden=[300, 300, 100]") == "model.hidden=[300,300,100]"
-    assert compact('model.activation={name="leaky_relu", alpha=0.2}') == 'model.activation={name="leaky_relu",alpha=0.2}'
+    leaky = 'model.activation={name="leaky_relu",alpha=0.2}'
+    assert compact('model.activation={name="leaky_relu", alpha=0.2}') == leaky
     assert compact("model.activation=relu") == "model.activation=relu"
     remedy = ["model.hidden=[300, 300, 100]", 'model.activation={name="leaky_relu", alpha=0.2}', "optimizer.lr=0.001"]
     text = shell_text(remedy)
@@ -115,10 +116,11 @@ TRIGGERS = {
                    _record([_layer(grad_norm=1.0, update_ratio=1e-9)] * 4, epochs=_epochs([1.0, 1.0], [1.0, 1.0]))),
     "broken_self_normalization": (["model.activation=selu", "model.init=lecun_normal", "model.dropout=0.2"],
                                   _record(MOVING)),
-    "overfitting": ([], _record(MOVING, epochs=_epochs([1.0, 0.8, 0.6, 0.5, 0.4, 0.3], [1.0, 0.7, 0.8, 0.9, 1.0, 1.1]))),
+    "overfitting": ([], _record(MOVING, epochs=_epochs([1.0, 0.8, 0.6, 0.5, 0.4, 0.3],
+                                                        [1.0, 0.7, 0.8, 0.9, 1.0, 1.1]))),
     "underfitting": ([], _record(MOVING, epochs=_epochs([1.0, 0.99, 0.98], [1.0, 0.99, 0.98]))),
     "unnormalised_inputs": (["data.standardize=false"], _record(MOVING, input_mean=100.0)),
-    "frozen_layer": ([], _record([_layer(grad_norm=1.0, update_ratio=0.0)] + MOVING[1:])),
+    "frozen_layer": ([], _record([_layer(grad_norm=1.0, update_ratio=0.0), *MOVING[1:]])),
     "not_learning": (["optimizer.name=sgd"], _record(MOVING, epochs=_epochs([1.1, 1.1], [1.1, 1.1], val_acc=0.33))),
 }
 

@@ -358,8 +358,8 @@ def underfitting(record: Record, ctx: Context) -> Finding | None:
 def unnormalised_inputs(record: Record, ctx: Context) -> Finding | None:
     first = record["probes"][0]
     mean, std = first["input_mean"], first["input_std"]
-    if ctx.get("input_norm") or abs(mean) <= INPUT_MEAN and INPUT_STD[0] <= std <= INPUT_STD[1]:  # a BN layer on
-        return None  # the inputs normalises them
+    if ctx.get("input_norm") or (abs(mean) <= INPUT_MEAN and INPUT_STD[0] <= std <= INPUT_STD[1]):
+        return None  # (batch norm on the inputs normalises them)
     return Finding("unnormalised_inputs", "warning",
                    f"the inputs have mean {mean:.3g} and std {std:.3g}: standardise them so every layer starts in "
                    "its good range", {"input_mean": float(f"{mean:.3g}"), "input_std": float(f"{std:.3g}")},
