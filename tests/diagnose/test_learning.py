@@ -42,6 +42,7 @@ def test_chance_and_the_priors_loss_are_those_of_predicting_the_class_frequencie
     (0.20, 1.20, False),
     (0.60, 2.25, True),   # a loss within 5% of ln 10 = 2.30: no better than the priors
     (0.60, 2.10, False),
+    (0.60, 35.0, False),  # far above it: overconfident, but learning
     (0.80, 0.50, False),
     (0.10, NAN, True),    # diverged
 ])

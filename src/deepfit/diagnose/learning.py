@@ -28,7 +28,7 @@ NEAR_CHANCE = 0.1
 """An accuracy that covered less than 10% of the way from chance (the majority class's frequency, 1/K for
 K balanced classes) to 1 is at chance: 0.19 for ten balanced classes, 0.55 for two."""
 PRIOR_LOSS_MARGIN = 0.05
-"""A final cross-entropy above 95% of the entropy of the class frequencies (the loss of predicting the
+"""A final cross-entropy within 5% of the entropy of the class frequencies (the loss of predicting the
 frequencies for every sample, ln K = 2.30 for ten balanced classes) is no better than knowing the priors."""
 SOFT = {"vanishing": 0.1, "exploding": 10.0, "dead": 0.25, "saturated": 0.25, "updates_large": 1e-2,
         "updates_small": 1e-4, "flat_loss": 0.1}
@@ -70,7 +70,9 @@ def learning(record: Record, ctx: Context) -> bool:
         return True
     chance = chance_level(frequencies)
     at_chance = not acc >= chance + NEAR_CHANCE * (1 - chance)  # NaN (no accuracy recorded) counts as at chance
-    near_priors = not loss < (1 - PRIOR_LOSS_MARGIN) * prior_loss(frequencies)  # so does a non-finite loss
+    priors = prior_loss(frequencies)
+    near_priors = abs(loss - priors) <= PRIOR_LOSS_MARGIN * priors  # far above it with a good accuracy: learning,
+    # if overconfident (a diverged net's NaN loss comes with an accuracy at chance)
     return not (at_chance or near_priors)
 
 
