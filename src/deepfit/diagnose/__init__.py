@@ -6,7 +6,7 @@ from deepfit.diagnose.doctor import Diagnosis, LiveDoctor, diagnose, doctor_run,
 from deepfit.diagnose.learning import not_learning
 from deepfit.diagnose.lr_finder import LRFinderResult, find_lr
 from deepfit.diagnose.probes import GradientNormProbe, gradient_norms
-from deepfit.diagnose.repair import Repair, fix_run, repair
+from deepfit.diagnose.repair import Repair, fix_run  # the loop: deepfit.diagnose.repair.repair
 from deepfit.diagnose.rules import RULES, Finding, diagnose_record
 from deepfit.diagnose.stats import DoctorProbe, layer_statistics
 
@@ -29,6 +29,5 @@ __all__ = [
     "layer_statistics",
     "negative_log_likelihood",
     "not_learning",
-    "repair",
     "run_diagnosed",
 ]
