@@ -178,3 +178,13 @@ def test_repair_of_the_deep_sigmoid_net_with_alpha_dropout_ends_healthy_and_lear
     assert result.outcome == "healthy", result.reason
     assert "model.dropout_kind=standard" in result.overrides
     assert min(result.final_accuracy) > 0.4
+
+
+def test_fix_run_applies_the_top_remedy_made_coherent_without_judging_it():
+    cfg = load_config(None, ["model.hidden=[8]", "model.activation=selu", "model.init=lecun_normal", "train.device=cpu",
+                             "train.engine=eager", "model.dropout=0.1", "model.dropout_kind=alpha"])
+    top = _finding("vanishing_gradients", remedies=[["model.activation=relu"]])
+    overrides, fixed = R.fix_run(_diagnosis(cfg, 0.3, [top]), steps=10, splits=_splits_for(cfg))
+    assert overrides == ["model.activation=relu", "model.init=he_normal", "model.dropout_kind=standard"]
+    assert fixed.config.model.dropout_kind == "standard"
+    assert R.fix_run(_diagnosis(cfg, 0.8), steps=10) is None
