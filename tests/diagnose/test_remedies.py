@@ -8,11 +8,13 @@ import shlex
 import numpy as np
 import pytest
 
+from deepfit.config import compact_override as compact
 from deepfit.config import load_config, parse_override
+from deepfit.config import shell_overrides as shell_text
 from deepfit.data import from_arrays
 from deepfit.diagnose import RULES
 from deepfit.diagnose.doctor import run_context
-from deepfit.diagnose.remedies import apply_remedy, compact, shell_text, static_findings
+from deepfit.diagnose.remedies import apply_remedy, static_findings
 
 NAN = math.nan
 

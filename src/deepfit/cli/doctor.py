@@ -101,10 +101,10 @@ def show_run(run_dir: Path) -> int:
 
 
 def shell_text(overrides: Sequence[str]) -> str:
-    """`--set` flags quoted for a shell (diagnose.remedies.shell_text, imported late: parsing imports no torch)."""
-    from deepfit.diagnose.remedies import shell_text as quoted
+    """`--set` flags quoted for a shell (`config.shell_overrides`, imported late: parsing imports no torch)."""
+    from deepfit.config import shell_overrides
 
-    return quoted(overrides)
+    return shell_overrides(list(overrides))
 
 
 def show(diagnosis: dict[str, Any], title: str, out: Console | None = None) -> None:

@@ -1,19 +1,16 @@
 """Remedies as config transformations: a finding's `--set` overrides applied to a config, completed with the
-settings they imply, validated like any config and checked by the static rules; and printed so that they
-can be pasted into a shell. Which remedies to try, and whether one helped, is diagnose/repair.py's part.
+settings they imply, validated like any config and checked by the static rules (config.shell_overrides prints
+them for a shell). Which remedies to try, and whether one helped, is diagnose/repair.py's part.
 """
 
 from __future__ import annotations
 
-import json
-import shlex
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import tomllib
-
 from deepfit.config import RunConfig, apply_overrides, config_from_dict, parse_override, to_dict
+from deepfit.config import compact_override as compact
 from deepfit.data import Splits
 from deepfit.diagnose.doctor import run_context
 from deepfit.diagnose.learning import prior_loss
@@ -53,32 +50,6 @@ class Remedy:
 
     def to_dict(self) -> dict[str, Any]:
         return {"overrides": self.overrides, "implied": self.implied, "problems": self.problems}
-
-
-def compact(override: str) -> str:
-    """`key=value` with a list or table value written without spaces (`model.hidden=[300,300,100]`), the
-    same setting in the TOML syntax `--set` reads; other values as given."""
-    key, raw = override.split("=", 1)
-    try:
-        value = tomllib.loads(f"v = {raw.strip()}")["v"]
-    except tomllib.TOMLDecodeError:
-        return f"{key.strip()}={raw.strip()}"
-    return f"{key.strip()}={_toml(value)}" if isinstance(value, list | dict) else f"{key.strip()}={raw.strip()}"
-
-
-def _toml(value: Any) -> str:
-    if isinstance(value, dict):
-        return "{" + ",".join(f"{k}={_toml(v)}" for k, v in value.items()) + "}"
-    if isinstance(value, list):
-        return "[" + ",".join(_toml(v) for v in value) + "]"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return json.dumps(value) if isinstance(value, str) else repr(value)
-
-
-def shell_text(overrides: Sequence[str]) -> str:
-    """The overrides as `--set` flags quoted for a POSIX shell: `--set 'model.hidden=[300,300,100]'`."""
-    return " ".join(f"--set {shlex.quote(compact(o))}" for o in overrides)
 
 
 def with_overrides(cfg: RunConfig, overrides: Sequence[str]) -> RunConfig:

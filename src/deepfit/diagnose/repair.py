@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from deepfit.config import RunConfig, to_dict
+from deepfit.config import shell_overrides as shell_text
 from deepfit.data import Splits
 from deepfit.diagnose.doctor import (
     DEFAULT_STEPS,
@@ -25,7 +26,7 @@ from deepfit.diagnose.doctor import (
     read_diagnosis,
     run_context,
 )
-from deepfit.diagnose.remedies import SplitsFor, apply_remedy, shell_text
+from deepfit.diagnose.remedies import SplitsFor, apply_remedy
 from deepfit.diagnose.rules import SEVERITIES
 from deepfit.diagnose.stats import DoctorProbe
 from deepfit.errors import ConfigError

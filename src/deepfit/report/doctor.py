@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from deepfit.diagnose.remedies import shell_text
+from deepfit.config import shell_overrides as shell_text
 from deepfit.report.html import table_html, write_report
 from deepfit.report.plots import plot_learning_curves, plot_series
 
