@@ -95,6 +95,9 @@ def test_the_noise_is_the_larger_range_over_seeds():
     assert judge(before, Trial(cfg, [_diagnosis(cfg, a) for a in (0.55, 0.72)]))[0]  # 0.235
     keep, why, _ = judge(before, Trial(cfg, [_diagnosis(cfg, a) for a in (0.95, 0.45)]))
     assert not keep and "every seed" in why  # a large mean gain, but one seed fell
+    diverged = Trial(cfg, [_diagnosis(cfg, a) for a in (float("nan"), 0.1)])
+    assert judge(diverged, Trial(cfg, [_diagnosis(cfg, a) for a in (0.6, 0.62)]))[0]
+    assert not judge(before, diverged)[0]
 
 
 def test_a_remedy_that_brings_a_new_error_is_rejected_however_much_it_helps(monkeypatch):

@@ -190,10 +190,11 @@ def judge(before: Trial, after: Trial) -> tuple[bool, str, list[str]]:
     `max(MIN_GAIN, NOISE_FACTOR * spread)`, the spread being the larger range over seeds of the two trials.
     """
     new = sorted(after.errors - before.errors)
-    gains = [a - b for a, b in zip(after.accuracy, before.accuracy, strict=True)]
-    if not all(math.isfinite(g) for g in gains):
-        return False, "no finite validation accuracy to compare", new
-    spread = max(max(t.accuracy) - min(t.accuracy) for t in (before, after))
+    if not all(math.isfinite(a) for a in after.accuracy):
+        return False, "no finite validation accuracy after it", new
+    was = [b if math.isfinite(b) else 0.0 for b in before.accuracy]  # a run with no figure scored nothing
+    gains = [a - b for a, b in zip(after.accuracy, was, strict=True)]
+    spread = max(max(t) - min(t) for t in (was, after.accuracy))
     need, mean = max(MIN_GAIN, NOISE_FACTOR * spread), statistics.fmean(gains)
     if new:
         return False, f"a new error finding: {', '.join(new)}", new

@@ -171,8 +171,8 @@ def exploding_gradients(record: Record, ctx: Context) -> Finding | None:
     if nonfinite:
         evidence["non_finite_at_steps"] = nonfinite
     lr = ctx.get("lr")
-    remedies = [["clip.name=global_norm", "clip.threshold=1.0"]] + [["model.norm=before"]] * (ctx.get(
-        "activation") != "selu")  # batch norm would break self-normalization
+    selu = ctx.get("activation") == "selu"  # then batch norm would break self-normalization
+    remedies = [["clip.name=global_norm", "clip.threshold=1.0"]] + [["model.norm=before"]] * (not selu)
     if lr:
         remedies.insert(1, [f"optimizer.lr={lr / 10:.3g}"])
     return Finding("exploding_gradients", "error",
@@ -283,11 +283,6 @@ def lr_too_low(record: Record, ctx: Context) -> Finding | None:
                    strength=UPDATE_RATIO_LOW / max(ratio, 1e-30))
 
 
-SELFNORM_FIXES = {"standardised inputs": ["data.standardize=true"], "LeCun normal initialisation": [
-    "model.init=lecun_normal"], "alpha dropout only": ["model.dropout_kind=alpha"], "no batch norm": [
-    "model.norm=none", "model.input_norm=false"]}  # nn.check_self_normalizing's conditions -> their settings
-
-
 @RULES.register("broken_self_normalization", summary="a SELU net that breaks a condition of self-normalization")
 def broken_self_normalization(record: Record, ctx: Context) -> Finding | None:
     if ctx.get("activation") != "selu":
@@ -304,8 +299,10 @@ def broken_self_normalization(record: Record, ctx: Context) -> Finding | None:
             drift = {"deepest_mean": float(f"{mean:.3g}"), "deepest_var": float(f"{var:.3g}")}
     if not violations and not drift:
         return None
-    remedies = [[o for v in violations for o in SELFNORM_FIXES.get(v["condition"], [])] or [  # all at once:
-        "model.init=lecun_normal", "data.standardize=true"]]  # one fix alone leaves the net as broken
+    fixes = {"standardised inputs": "data.standardize=true", "LeCun normal initialisation": "model.init=lecun_normal",
+            "alpha dropout only": "model.dropout_kind=alpha", "no batch norm": "model.norm=none model.input_norm=false"}
+    remedies = [[o for v in violations for o in fixes.get(v["condition"], "").split()] or [  # all at once: one
+        "model.init=lecun_normal", "data.standardize=true"]]  # fix alone leaves the net as broken as it was
     broken = ", ".join(f"{v['condition']} ({v['found']})" for v in violations) or "activations drift across depth"
     return Finding("broken_self_normalization", "warning", f"this SELU net will not self-normalize: {broken}",
                    {"conditions": violations, **drift}, remedies, "docs/selfnorm.md")
