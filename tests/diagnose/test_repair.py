@@ -12,7 +12,8 @@ from tests.conftest import make_blobs
 import deepfit.diagnose.repair as R
 from deepfit.config import load_config
 from deepfit.data import from_arrays
-from deepfit.diagnose import Diagnosis, Finding
+from deepfit.diagnose import Diagnosis, Finding, diagnose_record
+from deepfit.diagnose.doctor import run_context
 from deepfit.diagnose.repair import Trial, judge, repair
 from deepfit.presets import PRESETS
 
@@ -191,3 +192,32 @@ def test_fix_run_applies_the_top_remedy_made_coherent_without_judging_it():
     assert overrides == ["model.activation=relu", "model.init=he_normal", "model.dropout_kind=standard"]
     assert fixed.config.model.dropout_kind == "standard"
     assert R.fix_run(_diagnosis(cfg, 0.8), steps=10) is None
+
+
+def test_the_rules_read_synthetic_records_and_the_loop_follows_their_remedies(monkeypatch):
+    """The training replaced by chosen probe records; the findings are the real rules' on them."""
+
+    def record(acc, loss, grads):
+        layers = [{"grad_norm": g, "update_ratio": 1e-3} for g in grads]
+        probes = [{"step": 10 * i, "epoch": 1, "lr": 0.01, "steps_since": 10, "loss": loss, "input_mean": 0.0,
+                   "input_std": 1.0, "layers": layers} for i in range(3)]
+        epochs = [{"epoch": e, "loss": loss + 0.1 * (3 - e), "val_loss": loss, "val_acc": acc} for e in (1, 2, 3)]
+        return {"layers": ["hidden1", "hidden2", "output"], "activations": [], "probes": probes, "epochs": epochs}
+
+    def probe(cfg, seeds, *, splits_for, **_):
+        context = run_context(cfg, splits_for(cfg))
+        relu = cfg.model.activation == "relu"
+        out = []
+        for k, _seed in enumerate(seeds):
+            acc = 0.85 + 0.01 * k if relu else 0.33
+            rec = record(acc, 0.4 if relu else 1.1, (1.0, 1.0, 1.0) if relu else (1e-5, 1.0, 1.0))
+            out.append(Diagnosis(diagnose_record(rec, context), rec, context, cfg,
+                                 {"valid": {"acc": acc, "loss": rec["epochs"][-1]["val_loss"]}}))
+        return Trial(cfg, out)
+
+    monkeypatch.setattr(R, "probe", probe)
+    result = repair(_cfg("model.init=glorot_uniform"), splits=_splits_for)
+    assert [f.name for f in result.initial.findings][:2] == ["vanishing_gradients", "not_learning"]
+    assert result.attempts[0].remedy == ["model.activation=relu", "model.init=he_normal"]
+    assert result.outcome == "healthy" and result.final.findings == []
+    assert result.final_accuracy == [0.85, 0.86]
