@@ -265,43 +265,44 @@ def _key(cfg: RunConfig) -> str:
 
 def _round(number: int, current: Trial, trial: Callable[[RunConfig], Trial], splits_for: SplitsFor, tried: set[str],
            attempts: list[Attempt], progress: Callable[[Attempt], None] | None) -> tuple[Trial, list[str]] | None:
-    """One round: the first remedy `judge` keeps, with its trial, or None."""
+    """One round: the first remedy `judge` keeps, with its trial, or None after `TRIES_PER_ROUND` trainings
+    or every remedy."""
     trainings = 0
     for finding in current.diagnosis.findings:
         for overrides in finding.remedies:
             if trainings >= TRIES_PER_ROUND:
                 return None
-            try:
-                remedy = apply_remedy(current.config, overrides, splits_for)
-            except ConfigError as exc:
-                attempt = _untried(number, finding.name, overrides, current, f"does not validate: {exc}")
-            else:
-                if _key(remedy.config) in tried:
-                    continue
-                tried.add(_key(remedy.config))
-                if not remedy.coherent:
-                    attempt = _untried(number, finding.name, remedy.overrides, current,
-                                       "not tried: it leaves " + "; ".join(remedy.problems), remedy.implied)
-                else:
-                    trainings += 1
-                    after = trial(remedy.config)
-                    keep, why, new = judge(current, after)
-                    attempt = Attempt(number, finding.name, remedy.overrides, remedy.implied, current.accuracy,
-                                      after.accuracy, current.loss, after.loss, keep, why, new)
-                    if keep:
-                        attempts.append(attempt)
-                        if progress is not None:
-                            progress(attempt)
-                        return after, remedy.all
+            outcome = _attempt(number, finding.name, overrides, current, trial, splits_for, tried)
+            if outcome is None:
+                continue
+            attempt, after = outcome
             attempts.append(attempt)
             if progress is not None:
                 progress(attempt)
+            trainings += after is not None
+            if attempt.kept and after is not None:
+                return after, attempt.overrides
     return None
 
 
-def _untried(number: int, finding: str, overrides: Sequence[str], current: Trial, why: str,
-             implied: Sequence[str] = ()) -> Attempt:
-    return Attempt(number, finding, list(overrides), list(implied), current.accuracy, [], current.loss, [], False, why)
+def _attempt(number: int, finding: str, overrides: list[str], current: Trial, trial: Callable[[RunConfig], Trial],
+             splits_for: SplitsFor, tried: set[str]) -> tuple[Attempt, Trial | None] | None:
+    """One remedy on `current`: its attempt and, when trained, its trial; None for a config tried before."""
+    try:
+        remedy = apply_remedy(current.config, overrides, splits_for)
+    except ConfigError as exc:
+        return Attempt(number, finding, overrides, [], current.accuracy, [], current.loss, [], False,
+                       f"does not validate: {exc}"), None
+    if _key(remedy.config) in tried:
+        return None
+    tried.add(_key(remedy.config))
+    if not remedy.coherent:
+        return Attempt(number, finding, remedy.overrides, remedy.implied, current.accuracy, [], current.loss, [],
+                       False, "not tried: it leaves " + "; ".join(remedy.problems)), None
+    after = trial(remedy.config)
+    keep, why, new = judge(current, after)
+    return Attempt(number, finding, remedy.overrides, remedy.implied, current.accuracy, after.accuracy,
+                   current.loss, after.loss, keep, why, new), after
 
 
 def fix_run(diagnosis: Diagnosis, *, steps: int = DEFAULT_STEPS, splits: Splits | None = None,
