@@ -5,6 +5,7 @@ them for a shell). Which remedies to try, and whether one helped, is diagnose/re
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,6 +23,26 @@ from deepfit.run.setup import dense_spec
 SplitsFor = Callable[[RunConfig], Splits]
 PROBE_SAMPLES = 128  # the probe batch: the first 128 training samples (train.Trainer's probe_size)
 IMPLY_ROUNDS = 3  # a remedy's implied settings may imply more (SELU -> alpha dropout -> ...): at most 3 steps
+
+
+class SplitsCache:
+    """Each config's splits, loaded once per data section (and seed, when a validation fraction is drawn
+    with it): a remedy is checked and trained on the data it was made for. `given` answers for `cfg`."""
+
+    def __init__(self, cfg: RunConfig, given: Splits | SplitsFor | None) -> None:
+        self.load: SplitsFor = given if callable(given) else load_splits
+        self.cache: dict[str, Splits] = {} if given is None or callable(given) else {self.key(cfg): given}
+
+    @staticmethod
+    def key(cfg: RunConfig) -> str:
+        seeded = cfg.train.seed if isinstance(cfg.data.valid, float) else None
+        return json.dumps([cfg.data.model_dump(mode="json"), seeded], sort_keys=True)
+
+    def __call__(self, cfg: RunConfig) -> Splits:
+        key = self.key(cfg)
+        if key not in self.cache:
+            self.cache[key] = self.load(cfg)
+        return self.cache[key]
 
 
 @dataclass(frozen=True)
@@ -90,6 +111,7 @@ def apply_remedy(cfg: RunConfig, remedy: Sequence[str], splits_for: SplitsFor = 
     Raises:
         ConfigError: the remedy does not validate on `cfg` (a rule's bug: its remedies must validate).
     """
+    splits_for = splits_for if isinstance(splits_for, SplitsCache) else SplitsCache(cfg, splits_for)
     overrides = [compact(o) for o in remedy]
     given = {o.split("=", 1)[0] for o in overrides}
     before = run_context(cfg, splits_for(cfg))

@@ -26,11 +26,10 @@ from deepfit.diagnose.doctor import (
     read_diagnosis,
     run_context,
 )
-from deepfit.diagnose.remedies import SplitsFor, apply_remedy
+from deepfit.diagnose.remedies import SplitsCache, SplitsFor, apply_remedy
 from deepfit.diagnose.rules import SEVERITIES
 from deepfit.diagnose.stats import DoctorProbe
 from deepfit.errors import ConfigError
-from deepfit.run import load_splits
 from deepfit.run.sweep import train_groups
 
 MAX_ROUNDS = 3
@@ -148,26 +147,6 @@ class Repair:
                 "config": to_dict(self.config), "final": self.final.to_dict()}
 
 
-class _Splits:
-    """Each config's splits, loaded once per data section (and seed, when a validation fraction is drawn
-    with it); `given` answers for the first config."""
-
-    def __init__(self, cfg: RunConfig, given: Splits | SplitsFor | None) -> None:
-        self.load: SplitsFor = given if callable(given) else load_splits
-        self.cache: dict[str, Splits] = {} if given is None or callable(given) else {self.key(cfg): given}
-
-    @staticmethod
-    def key(cfg: RunConfig) -> str:
-        seeded = cfg.train.seed if isinstance(cfg.data.valid, float) else None
-        return json.dumps([cfg.data.model_dump(mode="json"), seeded], sort_keys=True)
-
-    def __call__(self, cfg: RunConfig) -> Splits:
-        key = self.key(cfg)
-        if key not in self.cache:
-            self.cache[key] = self.load(cfg)
-        return self.cache[key]
-
-
 def probe(cfg: RunConfig, seeds: Sequence[int], *, steps: int, splits_for: SplitsFor, quiet: bool) -> Trial:
     """The doctor's probe training of `cfg` on each seed, the seeds as members of one group where they can."""
     splits = splits_for(cfg)
@@ -227,7 +206,7 @@ def repair(cfg: RunConfig, *, steps: int = DEFAULT_STEPS, max_rounds: int = MAX_
     if max_rounds < 1:
         raise ConfigError(f"--max-rounds: expected at least 1, got {max_rounds}")
     seeds = list(range(cfg.train.seed, cfg.train.seed + seeds)) if isinstance(seeds, int) else list(seeds)
-    splits_for = _Splits(cfg, splits)
+    splits_for = SplitsCache(cfg, splits)
 
     def trial(config: RunConfig) -> Trial:
         return probe(config, seeds, steps=steps, splits_for=splits_for, quiet=quiet)
@@ -312,6 +291,6 @@ def fix_run(diagnosis: Diagnosis, *, steps: int = DEFAULT_STEPS, splits: Splits 
     is the loop that verifies."""
     if not diagnosis.findings:
         return None
-    remedy = apply_remedy(diagnosis.config, diagnosis.findings[0].remedies[0], _Splits(diagnosis.config, splits))
+    remedy = apply_remedy(diagnosis.config, diagnosis.findings[0].remedies[0], SplitsCache(diagnosis.config, splits))
     return remedy.all, doctor_run(remedy.config, steps=steps, quiet=quiet,
                                   splits=None if remedy.changes_data else splits)
