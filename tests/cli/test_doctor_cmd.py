@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import io
+import json
 import shlex
 
+import pytest
+import tomllib
 from rich.console import Console
 
 from deepfit.cli import doctor
+from deepfit.cli.main import main
 from deepfit.diagnose.repair import MAX_ROUNDS
 
 REMEDIES = [["model.hidden=[300, 300, 100]"], ['model.activation={name="leaky_relu", alpha=0.2}'],
@@ -48,3 +52,18 @@ def test_no_line_wraps_in_an_80_column_terminal_or_a_pipe():
 
 def test_the_max_rounds_default_stated_for_parsing_is_the_loops():
     assert doctor._MAX_ROUNDS == MAX_ROUNDS
+
+
+@pytest.mark.slow
+def test_apply_without_fix_writes_the_top_remedy_made_coherent(tmp_path, capsys, blobs_npz):
+    target = tmp_path / "a.toml"
+    args = ["doctor", "--data", str(blobs_npz), "--set", "data.valid=100", "--set", "model.hidden=[16]", "--set",
+            "model.activation=sigmoid", "--set", "optimizer.name=sgd", "--set", "optimizer.lr=1e-9", "--steps", "20",
+            "--out", str(tmp_path / "r"), "--quiet", "--device", "cpu", "--apply", str(target)]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "not_learning (error)" in out
+    written = tomllib.loads(target.read_text())
+    assert written["optimizer"] == {"name": "nadam", "lr": 0.001}
+    (run,) = (tmp_path / "r").iterdir()
+    assert "repair" not in json.loads((run / "diagnosis.json").read_text())
