@@ -14,7 +14,7 @@ from deepfit.config import shell_overrides as shell_text
 from deepfit.data import from_arrays
 from deepfit.diagnose import RULES
 from deepfit.diagnose.doctor import run_context
-from deepfit.diagnose.remedies import apply_remedy, static_findings
+from deepfit.diagnose.remedies import apply_remedy, static_findings, static_record
 
 NAN = math.nan
 
@@ -140,3 +140,12 @@ def test_each_rules_remedies_validate_and_leave_no_static_finding(name):
         assert remedy.coherent, (overrides, remedy.problems)
         left = static_findings(remedy.config, _splits_for(remedy.config))
         assert left == [], (overrides, [f.summary for f in left])
+
+
+@pytest.mark.parametrize("name", RULES.names())
+def test_every_rule_reads_the_static_record_and_a_clean_config_has_no_static_finding(name):
+    """`static_findings` runs every rule on a record with no layer and one probe: each must accept it."""
+    cfg = _cfg("model.activation=relu", "model.init=he_normal")
+    splits = _splits_for(cfg)
+    context = run_context(cfg, splits)
+    assert RULES.build(name, static_record(splits, context), context) is None
