@@ -103,6 +103,29 @@ def _epochs(losses, val_losses, val_acc=0.8):
 
 
 MOVING = [_layer(grad_norm=1.0, update_ratio=1e-3)] * 4
+FANS = [[4, 8], [8, 8], [8, 8], [8, 3]]  # _cfg's net on _splits_for's data
+
+
+def _curve(accs, epochs=()):
+    """A record of probes with the probe batch's accuracy (diagnose/dynamics.py's rules read it)."""
+    record = _record(MOVING, epochs=epochs, probes=len(accs))
+    for probe, acc, i in zip(record["probes"], accs, range(len(accs)), strict=True):
+        probe.update(acc=acc, loss=2.3 / (i + 1))
+    return record
+
+
+def _weights(spreads, variances):
+    """A record of two probes with each layer's unit spread and weight norm (diagnose/weights.py's rules)."""
+    record = {**_record(MOVING, probes=2), "fans": FANS}
+    for probe in record["probes"]:
+        probe["acc"] = 0.5
+        for layer, spread, var, (a, b) in zip(probe["layers"], spreads, variances, FANS, strict=True):
+            layer.update(unit_spread=spread, weight_norm=math.sqrt(var * a * b))
+    return record
+
+
+ZIGZAG = [0.1 + 0.04 * i for i in range(10)] + [0.8 + (0.1 if i % 2 else 0.0) for i in range(10)]
+HE = [2 / 4, 2 / 8, 2 / 8, 2 / 11]  # each layer's variance under he_normal (glorot for the output)
 # rule -> (config overrides, a probe record on which the rule fires with that config's context)
 TRIGGERS = {
     "vanishing_gradients": (["model.activation=sigmoid", "model.init=glorot_uniform"],
@@ -124,6 +147,14 @@ TRIGGERS = {
     "unnormalised_inputs": (["data.standardize=false"], _record(MOVING, input_mean=100.0)),
     "frozen_layer": ([], _record([_layer(grad_norm=1.0, update_ratio=0.0), *MOVING[1:]])),
     "not_learning": (["optimizer.name=sgd"], _record(MOVING, epochs=_epochs([1.1, 1.1], [1.1, 1.1], val_acc=0.33))),
+    # the rules of diagnose/dynamics.py and diagnose/weights.py (another branch of issue 19)
+    "oscillating_accuracy": (["optimizer.name=sgd", "optimizer.lr=0.1", "train.batch_size=16"], _curve(ZIGZAG)),
+    "slow_convergence": (["optimizer.name=sgd", "optimizer.lr=1e-4"], _curve(
+        [0.1] * 5, [{"epoch": e, "loss": 1.0, "acc": 0.1 + 0.008 * e, "val_acc": 0.1 + 0.008 * e}
+                    for e in range(1, 5)])),
+    "batch_size_for_lr": (["optimizer.name=sgd", "optimizer.lr=3.0", "train.batch_size=10"], _curve([0.1] * 3)),
+    "weights_too_uniform": (["model.activation=relu"], _weights([1.0, 0.0, 1.0, 0.9], HE)),
+    "poor_weight_scale": (["model.activation=relu"], _weights([1.0] * 4, [HE[0], HE[1] * 12, *HE[2:]])),
 }
 
 
