@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 
 from deepfit.config import load_config
+from deepfit.data import from_arrays
 from deepfit.diagnose import RULES, Diagnosis, diagnose_record
 from deepfit.diagnose import learning as L
+from deepfit.diagnose.doctor import class_frequencies
 
 TEN = [0.1] * 10
 NAN = math.nan
@@ -95,3 +98,12 @@ def test_a_net_at_chance_is_never_healthy_whichever_rules_ran():
     cfg = load_config(None, [])
     assert not Diagnosis([], record, _ctx(), cfg).healthy  # even with its findings left out
     assert Diagnosis([], _record(0.8, 0.5), _ctx(), cfg).healthy
+
+
+def test_the_context_holds_the_class_frequencies_of_the_training_labels():
+    y = np.array([0] * 60 + [1] * 30 + [2] * 10)
+    splits = from_arrays(np.zeros((100, 2), dtype=np.float32), y, valid=0)
+    assert class_frequencies(splits, "multiclass") == pytest.approx([0.6, 0.3, 0.1])
+    binary = from_arrays(np.zeros((100, 2), dtype=np.float32), (y > 0).astype(np.float32), valid=0, task="binary")
+    assert class_frequencies(binary, "binary") == pytest.approx([0.6, 0.4])
+    assert class_frequencies(splits, "regression") is None

@@ -76,7 +76,7 @@ def class_frequencies(splits: Splits, task: str) -> list[float] | None:
     if task == "regression" or not len(y):
         return None
     if task == "binary":
-        p = float(y.float().mean())
+        p = round(float(y.float().mean()), 6)
         return [1 - p, p]
     counts = torch.bincount(y.long().flatten(), minlength=splits.num_classes or 0)
     return [round(float(c), 6) for c in counts / counts.sum()]
