@@ -6,7 +6,9 @@ on, so each hyperparameter's default lives in one place: the signature of the fu
 
 from __future__ import annotations
 
+import json
 import math
+import shlex
 from pathlib import Path
 from typing import Any, Literal
 
@@ -574,6 +576,32 @@ def parse_override(text: str) -> tuple[list[str], Any]:
     except tomllib.TOMLDecodeError:
         value = raw.strip()
     return parts, value
+
+
+def compact_override(text: str) -> str:
+    """`key=value` with a list or table value written without spaces (`model.hidden=[300,300,100]`): the same
+    setting for `parse_override`, one word for a shell. Other values stay as given."""
+    key, raw = text.split("=", 1)
+    try:
+        value = tomllib.loads(f"v = {raw.strip()}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = None
+    return f"{key.strip()}={_inline(value) if isinstance(value, list | dict) else raw.strip()}"
+
+
+def _inline(value: Any) -> str:
+    if isinstance(value, dict):
+        return "{" + ",".join(f"{k}={_inline(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ",".join(_inline(v) for v in value) + "]"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return json.dumps(value) if isinstance(value, str) else repr(value)
+
+
+def shell_overrides(overrides: list[str]) -> str:
+    """The overrides as `--set` flags quoted for a POSIX shell: `--set 'model.hidden=[300,300,100]'`."""
+    return " ".join(f"--set {shlex.quote(compact_override(o))}" for o in overrides)
 
 
 def apply_overrides(data: dict[str, Any], overrides: list[tuple[list[str], Any]]) -> dict[str, Any]:

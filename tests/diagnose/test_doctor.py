@@ -107,18 +107,30 @@ def _tiny(regression=False):
 
 @needs_data
 @pytest.mark.slow
-def test_doctor_command_writes_its_diagnosis_and_fixes_the_top_finding(tmp_path, capsys):
+def test_doctor_command_writes_its_diagnosis_and_the_repair_path(tmp_path, capsys):
     overrides = CATALOG["sigmoid_glorot"][0]
-    args = ["doctor", "--out", str(tmp_path), "--steps", "120", "--quiet", "--fix", "--apply", str(tmp_path / "a.toml"),
-            "--device", "cpu"] + [item for o in overrides for item in ("--set", o)]
+    args = ["doctor", "--out", str(tmp_path), "--steps", "120", "--quiet", "--fix", "--max-rounds", "1", "--apply",
+            str(tmp_path / "a.toml"), "--device", "cpu"] + [item for o in overrides for item in ("--set", o)]
     assert main(args) == 0
     out = capsys.readouterr().out
-    assert "vanishing_gradients" in out and "after --set" in out
+    assert "vanishing_gradients" in out and "round 1, vanishing_gradients: --set model.activation=relu" in out
     (run,) = tmp_path.glob("doctor-*")
     diagnosis = json.loads((run / "diagnosis.json").read_text())
     assert diagnosis["findings"][0]["name"] == "vanishing_gradients"
-    assert (run / "doctor.html").is_file() and (run / "diagnosis_fixed.json").is_file()
+    repair = diagnosis["repair"]
+    assert repair["attempts"][0]["kept"] and repair["outcome"] == "healthy", repair["reason"]
+    assert len(repair["initial_accuracy"]) == 2 and min(repair["final_accuracy"]) > max(repair["initial_accuracy"])
+    page = (run / "doctor.html").read_text()
+    assert "Repair path" in page and "Run settings" in page and "--set model.norm=before" in page  # every remedy
     assert "activation" in (tmp_path / "a.toml").read_text()
+
+
+def test_a_net_at_chance_is_not_learning_whatever_the_other_rules_say():
+    cfg = load_config(None, ["model.hidden=[8]", "optimizer.name=sgd", "optimizer.lr=1e-9", "train.device=cpu",
+                             "train.engine=eager"])
+    diagnosis = doctor_run(cfg, steps=20, splits=_tiny())
+    assert "not_learning" in {f.name for f in diagnosis.findings} and not diagnosis.healthy
+    assert diagnosis.context["classes"] == 3 and sum(diagnosis.context["class_frequencies"]) == pytest.approx(1)
 
 
 @pytest.mark.slow

@@ -149,7 +149,7 @@ def test_broken_self_normalization_reads_the_conditions_and_the_drift():
     broken = {"activation": "selu", "selfnorm": [{"condition": "alpha dropout only", "found": "plain dropout",
                                                   "fix": ""}]}
     finding = RULES.build("broken_self_normalization", clean, broken)
-    assert finding.remedies == [["model.dropout_kind=alpha"]]
+    assert finding.remedies == [["model.dropout_kind=alpha"]]  # every broken condition's fix in one remedy
     drifted = _record([_probe(0, [_layer(act_mean=0.0, act_std=1.0), _layer(act_mean=0.1, act_std=1.0),
                                   _layer(act_mean=0.9, act_std=2.5), _layer()])])
     assert _fires("broken_self_normalization", drifted, selu)

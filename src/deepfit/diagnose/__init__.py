@@ -1,10 +1,12 @@
-"""Diagnostics: probes on the probe event (gradient and layer statistics), the training doctor's rules and
-runs, the LR finder, and calibration."""
+"""Diagnostics: probes on the probe event (gradient and layer statistics), the training doctor's rules, runs
+and repair loop, the LR finder, and calibration."""
 
 from deepfit.diagnose.calibration import expected_calibration_error, negative_log_likelihood
-from deepfit.diagnose.doctor import Diagnosis, LiveDoctor, diagnose, doctor_run, fix_run, run_diagnosed
+from deepfit.diagnose.doctor import Diagnosis, LiveDoctor, diagnose, doctor_run, run_diagnosed
+from deepfit.diagnose.learning import not_learning
 from deepfit.diagnose.lr_finder import LRFinderResult, find_lr
 from deepfit.diagnose.probes import GradientNormProbe, gradient_norms
+from deepfit.diagnose.repair import Repair, fix_run  # the loop: deepfit.diagnose.repair.repair
 from deepfit.diagnose.rules import RULES, Finding, diagnose_record
 from deepfit.diagnose.stats import DoctorProbe, layer_statistics
 
@@ -16,6 +18,7 @@ __all__ = [
     "GradientNormProbe",
     "LRFinderResult",
     "LiveDoctor",
+    "Repair",
     "diagnose",
     "diagnose_record",
     "doctor_run",
@@ -25,5 +28,6 @@ __all__ = [
     "gradient_norms",
     "layer_statistics",
     "negative_log_likelihood",
+    "not_learning",
     "run_diagnosed",
 ]

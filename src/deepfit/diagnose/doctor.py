@@ -1,8 +1,9 @@
-"""The training doctor: a short probe training of a config, its findings, and the fix of the top one.
+"""The training doctor: a short probe training of a config and its findings.
 
 `doctor_run(cfg)` trains the run `cfg` describes for a few hundred steps with `DoctorProbe` attached and
 returns a `Diagnosis`; `diagnose(x)` reads the findings of a Trainer, run result or diagnosis that carries
-a probe record. Rules live in diagnose/rules.py, statistics in diagnose/stats.py.
+a probe record. Rules live in diagnose/rules.py and diagnose/learning.py, statistics in diagnose/stats.py,
+the repair loop in diagnose/repair.py.
 """
 
 from __future__ import annotations
@@ -13,8 +14,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from deepfit.config import RunConfig, apply_overrides, config_from_dict, parse_override, to_dict
+import torch
+
+from deepfit.config import RunConfig, config_from_dict, to_dict
 from deepfit.data import Splits
+from deepfit.diagnose.learning import learning
 from deepfit.diagnose.rules import Finding, diagnose_record
 from deepfit.diagnose.stats import DoctorProbe
 from deepfit.errors import ConfigError
@@ -41,7 +45,18 @@ class Diagnosis:
 
     @property
     def healthy(self) -> bool:
-        return not self.findings
+        """No finding, and learning: a net at chance is never healthy, whichever rules ran."""
+        return not self.findings and learning(self.record, self.context)
+
+    @property
+    def accuracy(self) -> float:
+        """The final validation accuracy (training accuracy for a run without validation data)."""
+        return _score(self.metrics, "acc")
+
+    @property
+    def loss(self) -> float:
+        """The final validation loss (training loss for a run without validation data)."""
+        return _score(self.metrics, "loss")
 
     def to_dict(self) -> dict[str, Any]:
         return {"findings": [f.to_dict() for f in self.findings], "context": self.context, "record": self.record,
@@ -55,6 +70,25 @@ class Diagnosis:
         return diagnosis_html(self.to_dict(), config_text=to_toml(self.config))
 
 
+def _score(metrics: dict[str, Any], key: str) -> float:
+    for split in ("valid", "train"):
+        if isinstance(metrics.get(split), dict) and key in metrics[split]:
+            return float(metrics[split][key])
+    return math.nan
+
+
+def class_frequencies(splits: Splits, task: str) -> list[float] | None:
+    """Each class's share of the training labels (None for regression), for `not_learning`'s chance level."""
+    y = splits.train.y
+    if task == "regression" or not len(y):
+        return None
+    if task == "binary":
+        p = round(float(y.float().mean()), 6)
+        return [1 - p, p]
+    counts = torch.bincount(y.long().flatten(), minlength=splits.num_classes or 0)
+    return [round(float(c), 6) for c in counts / counts.sum()]
+
+
 def run_context(cfg: RunConfig, splits: Splits) -> dict[str, Any]:
     """What the rules need to know of the run besides its probes: activation, init, normalisation, lr, ..."""
     spec = dense_spec(cfg, splits, "the doctor")
@@ -65,6 +99,7 @@ def run_context(cfg: RunConfig, splits: Splits) -> dict[str, Any]:
         "activation": ACTIVATIONS.canonical(name),
         "init": spec.init if isinstance(spec.init, str) else spec.init.get("name"),
         "norm": spec.norm,
+        "input_norm": spec.input_norm,
         "dropout_kind": spec.dropout_kind,
         "standardized": splits.mean is not None,
         "optimizer": cfg.optimizer.name,
@@ -73,6 +108,10 @@ def run_context(cfg: RunConfig, splits: Splits) -> dict[str, Any]:
         "images": len(splits.input_shape) >= 2,
         "hidden": list(spec.hidden),
         "selfnorm": [dataclasses.asdict(v) for v in violations],
+        "batch_size": cfg.train.batch_size,
+        "transfer": cfg.transfer is not None,
+        "classes": splits.num_classes,
+        "class_frequencies": class_frequencies(splits, cfg.data.task),
     }
 
 
@@ -88,7 +127,8 @@ def doctor_config(cfg: RunConfig, splits: Splits, steps: int = DEFAULT_STEPS) ->
     return config_from_dict(data, source="doctor")
 
 
-def _check(cfg: RunConfig, splits: Splits) -> None:
+def check_run(cfg: RunConfig, splits: Splits) -> None:
+    """Refuse what the doctor cannot read: a regression task, a network without hidden layers."""
     if cfg.data.task == "regression":
         raise ConfigError("the doctor reads classification runs only (its rules use accuracy and the loss's scale); "
                           "data.task is 'regression'")
@@ -105,7 +145,7 @@ def doctor_run(cfg: RunConfig, *, steps: int = DEFAULT_STEPS, splits: Splits | N
         ConfigError: a regression task, a network without hidden layers, or fewer than 2 steps.
     """
     splits = splits if splits is not None else load_splits(cfg)
-    _check(cfg, splits)
+    check_run(cfg, splits)
     run = doctor_config(cfg, splits, steps)
     result = run_training(run, save=False, splits=splits, quiet=quiet, extra_callbacks=[DoctorProbe()])
     return read_diagnosis(result, run_context(cfg, splits), cfg)
@@ -139,27 +179,6 @@ def diagnose(target: Trainer | RunResult | Diagnosis, context: dict[str, Any] | 
     return diagnose_record(probe_record(trainer, member), context or {})
 
 
-def with_remedy(cfg: RunConfig, remedy: list[str]) -> RunConfig:
-    """`cfg` with the `--set` overrides of one remedy applied."""
-    data = apply_overrides(to_dict(cfg), [parse_override(o) for o in remedy])
-    return config_from_dict(data, source="remedy " + " ".join(remedy))
-
-
-def fix_run(diagnosis: Diagnosis, *, steps: int = DEFAULT_STEPS, splits: Splits | None = None,
-            quiet: bool = True) -> tuple[list[str], Diagnosis] | None:
-    """Apply the top finding's first remedy and run the doctor again: (the remedy, the new diagnosis).
-
-    None when there is nothing to fix.
-    """
-    if not diagnosis.findings:
-        return None
-    remedy = diagnosis.findings[0].remedies[0]
-    fixed = with_remedy(diagnosis.config, remedy)
-    if any(o.startswith("data.") for o in remedy):
-        splits = None  # the data changes (e.g. standardisation): load it again
-    return remedy, doctor_run(fixed, steps=steps, splits=splits, quiet=quiet)
-
-
 class LiveDoctor(DoctorProbe):
     """`DoctorProbe` that also reads its findings at every epoch's end and reports each new one once, when
     it first appears (`deepfit train --diagnose`)."""
@@ -186,7 +205,7 @@ def run_diagnosed(cfg: RunConfig, *, report: Callable[[Finding, int], None] | No
     """
     splits = options.pop("splits", None)
     splits = splits if splits is not None else load_splits(cfg)
-    _check(cfg, splits)
+    check_run(cfg, splits)
     context = run_context(cfg, splits)
     doctor = LiveDoctor(context, report or (lambda finding, epoch: None))
     result = run_training(cfg, splits=splits, extra_callbacks=[*options.pop("extra_callbacks", ()), doctor],

@@ -123,12 +123,12 @@ def vanishing_gradients(record: Record, ctx: Context) -> Finding | None:
         f"the gradient of the first hidden layer is {how_much} that of the last: the lower layers barely learn",
         {"grad_norm_by_layer_at_first_probe": _rounded(_column(first, "grad_norm")),
          "first_over_last_hidden": float(f"{worst:.3g}"), "threshold": VANISHING_RATIO},
-        _vanishing_remedies(ctx), "docs/initializers.md", layers=[record["layers"][i] for i in _hidden(record)],
+        vanishing_remedies(ctx), "docs/initializers.md", layers=[record["layers"][i] for i in _hidden(record)],
         steps=[p["step"] for p in probes], strength=VANISHING_RATIO / max(worst, 1e-30),
     )
 
 
-def _vanishing_remedies(ctx: Context) -> list[list[str]]:
+def vanishing_remedies(ctx: Context) -> list[list[str]]:
     """The chapter's remedies for vanishing gradients that the run does not already use: a non-saturating
     activation with its initializer, the initializer that suits the activation, batch norm; a shallower
     net when it uses them all."""
@@ -171,7 +171,8 @@ def exploding_gradients(record: Record, ctx: Context) -> Finding | None:
     if nonfinite:
         evidence["non_finite_at_steps"] = nonfinite
     lr = ctx.get("lr")
-    remedies = [["clip.name=global_norm", "clip.threshold=1.0"], ["model.norm=before"]]
+    selu = ctx.get("activation") == "selu"  # then batch norm would break self-normalization
+    remedies = [["clip.name=global_norm", "clip.threshold=1.0"]] + [["model.norm=before"]] * (not selu)
     if lr:
         remedies.insert(1, [f"optimizer.lr={lr / 10:.3g}"])
     return Finding("exploding_gradients", "error",
@@ -299,9 +300,9 @@ def broken_self_normalization(record: Record, ctx: Context) -> Finding | None:
     if not violations and not drift:
         return None
     fixes = {"standardised inputs": "data.standardize=true", "LeCun normal initialisation": "model.init=lecun_normal",
-             "alpha dropout only": "model.dropout_kind=alpha", "no batch norm": "model.norm=none"}
-    remedies = [[fixes[v["condition"]]] for v in violations if v["condition"] in fixes] or [
-        ["model.init=lecun_normal", "data.standardize=true"]]
+            "alpha dropout only": "model.dropout_kind=alpha", "no batch norm": "model.norm=none model.input_norm=false"}
+    remedies = [[o for v in violations for o in fixes.get(v["condition"], "").split()] or [  # all at once: one
+        "model.init=lecun_normal", "data.standardize=true"]]  # fix alone leaves the net as broken as it was
     broken = ", ".join(f"{v['condition']} ({v['found']})" for v in violations) or "activations drift across depth"
     return Finding("broken_self_normalization", "warning", f"this SELU net will not self-normalize: {broken}",
                    {"conditions": violations, **drift}, remedies, "docs/selfnorm.md")
@@ -354,8 +355,8 @@ def underfitting(record: Record, ctx: Context) -> Finding | None:
 def unnormalised_inputs(record: Record, ctx: Context) -> Finding | None:
     first = record["probes"][0]
     mean, std = first["input_mean"], first["input_std"]
-    if abs(mean) <= INPUT_MEAN and INPUT_STD[0] <= std <= INPUT_STD[1]:
-        return None
+    if ctx.get("input_norm") or (abs(mean) <= INPUT_MEAN and INPUT_STD[0] <= std <= INPUT_STD[1]):
+        return None  # (batch norm on the inputs normalises them)
     return Finding("unnormalised_inputs", "warning",
                    f"the inputs have mean {mean:.3g} and std {std:.3g}: standardise them so every layer starts in "
                    "its good range", {"input_mean": float(f"{mean:.3g}"), "input_std": float(f"{std:.3g}")},
@@ -386,7 +387,8 @@ def frozen_layer(record: Record, ctx: Context) -> Finding | None:
     names = [record["layers"][i] for i in still]
     return Finding("frozen_layer", "warning", f"{', '.join(names)} do not change while the other layers train",
                    {"update_ratio_by_layer": _rounded(medians), "threshold": FROZEN_RATIO},
-                   [["model.activation={name=\"leaky_relu\", alpha=0.2}"], ["transfer.unfreeze=all"]],
+                   [["model.activation={name=\"leaky_relu\", alpha=0.2}"]] + [["transfer.unfreeze=all"]] * bool(
+                       ctx.get("transfer")),  # unfreezing needs a run that reuses a saved model's layers
                    "docs/transfer.md", layers=names)
 
 
