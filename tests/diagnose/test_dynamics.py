@@ -11,9 +11,11 @@ from deepfit.diagnose import RULES
 from deepfit.diagnose import dynamics as D
 
 
-def _record(accs, epochs=()):
-    probes = [{"step": 10 * i, "epoch": 1, "lr": 0.01, "steps_since": 10, "loss": 1.0, "acc": a,
-               "input_mean": 0.0, "input_std": 1.0, "layers": [{}, {}]} for i, a in enumerate(accs)]
+def _record(accs, epochs=(), losses=None):
+    losses = losses or [2.3 / (i + 1) for i in range(len(accs))]  # a loss that falls to a tenth or less
+    probes = [{"step": 10 * i, "epoch": 1, "lr": 0.01, "steps_since": 10, "loss": loss, "acc": a,
+               "input_mean": 0.0, "input_std": 1.0, "layers": [{}, {}]} for i, (a, loss) in enumerate(zip(accs, losses,
+                                                                                                  strict=True))]
     return {"layers": ["hidden1", "output"], "activations": ["ReLU", None], "fans": [[4, 3], [3, 2]],
             "probes": probes, "epochs": list(epochs)}
 
@@ -71,6 +73,16 @@ def test_slow_convergence_counts_the_gain_of_the_first_epoch_and_needs_three_epo
     assert RULES.build("slow_convergence", _record([0.1] * 5, fast_then_flat), {}) is None
     flat = _epochs([0.1, 0.1], [0.1, 0.1])
     assert RULES.build("slow_convergence", _record([0.1] * 5, flat), {}) is None
+
+
+@pytest.mark.parametrize(("last", "fires"), [(1.3, True), (1.1, False), (2.5, False)])
+def test_slow_convergence_fires_when_the_run_leaves_more_than_half_the_untrained_loss(last, fires):
+    epochs = _epochs([0.3, 0.5, 0.7, 0.8], [0.3, 0.5, 0.7, 0.8])  # accuracy gaining well: only the loss can tell
+    record = _record([0.1] * 5, epochs, losses=[2.3, 2.0, 1.8, 1.5, last])  # 2.5: the loss rose, not slow
+    finding = RULES.build("slow_convergence", record, {"lr": 0.01})
+    assert (finding is not None) is fires
+    if fires:
+        assert "57% of the untrained net's loss is left" in finding.summary
 
 
 def test_the_scaling_rule_is_linear_for_sgd_and_square_root_for_adam():

@@ -35,9 +35,12 @@ def test_weights_too_uniform_fires_below_one_percent_spread(spread, fires):
 
 def test_weights_too_uniform_reads_the_first_and_last_probes_but_not_the_output_layer():
     broken_later = _record([1.0, 1.0, 0.9], [0.0, 1.0, 0.9])
-    assert "still identical" in RULES.build("weights_too_uniform", broken_later, {"activation": "tanh"}).summary
+    still = RULES.build("weights_too_uniform", broken_later, {"activation": "tanh"})
+    assert "still identical" in still.summary and still.severity == "error"
+    parted = RULES.build("weights_too_uniform", _record([0.0, 1.0, 0.9], [0.3, 1.0, 0.9]), {})
+    assert "at initialisation" in parted.summary and parted.severity == "warning"  # rounding told them apart
     assert RULES.build("weights_too_uniform", _record([1.0, 1.0, 0.0]), {}) is None  # output rows: softmax splits them
-    finding = RULES.build("weights_too_uniform", _record([0.0, 1.0, 0.9]), {"activation": "sigmoid"})
+    finding = RULES.build("weights_too_uniform", _record([0.0, 1.0, 0.9], [0.0, 1.0, 0.9]), {"activation": "sigmoid"})
     assert finding.remedies == [["model.init=glorot_uniform"]]
 
 

@@ -44,8 +44,8 @@ def weights_too_uniform(record: Record, ctx: Context) -> Finding | None:
     init = auto_initializer(str(ctx.get("activation") or "relu"))
     names = [record["layers"][i] for i in bad]
     when = "still identical after training" if still else "identical at initialisation"
-    return Finding(
-        "weights_too_uniform", "error",
+    return Finding(  # an error while the units stay identical; a warning once rounding has told them apart
+        "weights_too_uniform", "error" if still else "warning",
         f"the units of {', '.join(names)} are {when}: they compute one function, so the layer is as good as "
         "a single unit (a constant or symmetric initialisation)",
         {"unit_spread_at_first_probe": [float(f"{v:.3g}") for v in start],
