@@ -274,7 +274,7 @@ def run_case(case: Case, seeds: list[int], steps: int, quick: bool, repair: bool
         out.repair = " ; ".join(" ".join(r) for r in result.kept) or "(none kept)"
         return out
     for diagnosis in diagnoses:
-        fixed = fix_run(diagnosis, steps=steps, splits=None)
+        fixed = fix_run(diagnosis, steps=steps, splits=splits(diagnosis.config))  # reloaded for data.* remedies
         out.fixed_accuracy.append(float(fixed[1].metrics["valid"]["acc"]) if fixed else out.accuracy[len(
             out.fixed_accuracy)])
         out.repair = " ".join(fixed[0]) if fixed else "(no finding)"
