@@ -85,6 +85,14 @@ def test_slow_convergence_fires_when_the_run_leaves_more_than_half_the_untrained
         assert "57% of the untrained net's loss is left" in finding.summary
 
 
+def test_slow_convergence_leaves_a_run_whose_steps_are_too_large_to_the_lr_rules():
+    epochs = [{"epoch": 1, "loss": 2.0, "acc": 0.1, "val_acc": 0.1}, {"epoch": 2, "loss": 2.1, "acc": 0.1},
+              {"epoch": 3, "loss": 2.0, "acc": 0.1, "val_acc": 0.1}]
+    spiky = _record([0.1] * 5, epochs, losses=[2.3, 0.1, 2.2, 2.0, 2.0])  # a loss 22 times its lowest: a spike
+    assert RULES.build("exploding_gradients", spiky, {}) is not None
+    assert RULES.build("slow_convergence", spiky, {"lr": 5.0}) is None
+
+
 def test_the_scaling_rule_is_linear_for_sgd_and_square_root_for_adam():
     assert D.scaled_lr("sgd", 256) == pytest.approx(0.1) and D.scaled_lr("sgd", 512) == pytest.approx(0.2)
     assert D.scaled_lr("adam", 32) == pytest.approx(1e-3) and D.scaled_lr("adam", 128) == pytest.approx(2e-3)

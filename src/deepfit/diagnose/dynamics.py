@@ -9,7 +9,7 @@ import itertools
 import math
 from typing import Any
 
-from deepfit.diagnose.rules import RULES, Context, Finding, Record
+from deepfit.diagnose.rules import RULES, Context, Finding, Record, exploding_gradients, lr_too_high
 
 OSCILLATION_AMPLITUDE = 0.05
 """A swing of the probe batch's accuracy from a local maximum to the next local minimum of at least 5 points
@@ -119,6 +119,8 @@ def slow_convergence(record: Record, ctx: Context) -> Finding | None:
     stalled = max(train, valid) < SLOW_GAIN
     if not stalled and not (math.isfinite(left) and left > SLOW_LOSS_LEFT):
         return None
+    if lr_too_high(record, ctx) is not None or exploding_gradients(record, ctx) is not None:
+        return None  # steps too large, not too small: those rules' finding (this one would raise the lr)
     lr, optimizer = ctx.get("lr"), ctx.get("optimizer")
     remedies = [[f"optimizer.lr={lr * 10:.3g}"]] if lr else []
     if optimizer not in ADAPTIVE:
