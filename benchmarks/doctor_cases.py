@@ -13,7 +13,8 @@ listed with the reason and not run. Healthy controls must come out without findi
 It prints detection recall (a finding at all), diagnosis recall (an accepted label among the findings),
 top-1 accuracy (the first finding accepted), false alarms on the healthy controls (errors and warnings
 apart), the repair rate of `--fix` (validation accuracy up by at least 0.02 on every seed), the harm rate
-(down by more than 0.02 on a seed), the mean accuracy change, and the overhead of `train --diagnose`.
+(down by more than 0.02 on a seed), the mean accuracy change, and the overhead of `train --diagnose`
+(benchmarks/doctor_overhead.py).
 The repair uses `deepfit.diagnose.repair.repair` (the verified loop) where it exists, else the one-step
 `deepfit.diagnose.doctor.fix_run`, and says which.
 """
@@ -29,10 +30,12 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from doctor_overhead import overhead  # benchmarks/doctor_overhead.py, beside this file
+
 from deepfit.config import RunConfig, deep_merge, load_config
-from deepfit.diagnose import doctor_run, fix_run, run_diagnosed
+from deepfit.diagnose import doctor_run, fix_run
 from deepfit.presets import PRESETS
-from deepfit.run import load_splits, run_training
+from deepfit.run import load_splits
 
 AT = "AUTOTRAINER (Zhang et al., ICSE 2021); models in DeepDiagnosis/ICSE2022 'AUTOTRAINER Model Code/"
 DL = "DeepLocalize (Wardat et al., ICSE 2021), Wardat-ISU/DeepLocalize Benchmark/StackOverflow/"
@@ -279,25 +282,6 @@ def run_case(case: Case, seeds: list[int], steps: int, quick: bool, repair: bool
             out.fixed_accuracy)])
         out.repair = " ".join(fixed[0]) if fixed else "(no finding)"
     return out
-
-
-def overhead(quick: bool, repeats: int = 3) -> dict[str, float]:
-    """`train --diagnose` against the same run without the doctor, in the same process: the median
-    seconds per epoch of each over `repeats` alternating runs (after one warm-up of each)."""
-    cfg = load_config(None, ["data.subset=2000" if quick else "data.subset=10000", "data.valid=1000",
-                             "train.epochs=2", "train.early_stopping=false", "train.device=cpu",
-                             "train.engine=eager", "train.threads=1"], base=PRESETS.build("reference"))
-    splits = load_splits(cfg)
-    plain, doctor = [], []
-    for i in range(repeats + 1):
-        a = run_training(cfg, save=False, quiet=True, splits=splits).metrics["seconds_per_epoch"]
-        b = run_diagnosed(cfg, save=False, quiet=True, splits=splits)[0].metrics["seconds_per_epoch"]
-        if i:  # the first pair warms up
-            plain.append(a)
-            doctor.append(b)
-    p, d = statistics.median(plain), statistics.median(doctor)
-    return {"plain_s_per_epoch": p, "diagnose_s_per_epoch": d, "overhead_pct": 100 * (d - p) / p,
-            "train_samples": len(splits.train), "probe_every": cfg.train.probe_every}
 
 
 def summary(cases: list[Case], outcomes: dict[str, Outcome], repaired: bool) -> dict[str, Any]:
