@@ -6,9 +6,13 @@ from __future__ import annotations
 import math
 
 import pytest
+import torch
 
+from deepfit.config import load_config
+from deepfit.data import from_arrays
 from deepfit.diagnose import RULES
 from deepfit.diagnose import dynamics as D
+from deepfit.diagnose.doctor import run_context
 
 
 def _record(accs, epochs=(), losses=None):
@@ -118,3 +122,11 @@ def test_batch_size_for_lr_prescribes_the_rule_lr_first_for_small_batches_and_a_
     assert too_high.remedies == [["optimizer.lr=0.00391"], ["train.batch_size=512"]]  # the largest batch offered
     large = RULES.build("batch_size_for_lr", _record([0.1] * 3), {"optimizer": "sgd", "lr": 0.01, "batch_size": 4096})
     assert large.remedies == [["train.batch_size=32"], ["optimizer.lr=1.6"]]
+
+
+def test_the_doctor_context_carries_the_batch_size_the_rule_reads():
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(60, 4, generator=g).numpy()
+    splits = from_arrays(x, (x[:, 0] > 0).astype("int64"), valid=20)
+    cfg = load_config(None, ["model.hidden=[5]", "train.batch_size=7"])
+    assert run_context(cfg, splits)["batch_size"] == 7
