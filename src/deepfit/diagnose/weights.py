@@ -43,11 +43,11 @@ def weights_too_uniform(record: Record, ctx: Context) -> Finding | None:
     still = [i for i in bad if math.isfinite(end[i]) and end[i] < UNIFORM_SPREAD]
     init = auto_initializer(str(ctx.get("activation") or "relu"))
     names = [record["layers"][i] for i in bad]
-    when = "still identical after training" if still else "identical at initialisation"
+    what = ("still identical after training: they compute one function, so the layer is as good as a single unit"
+            if still else "identical at initialisation: only rounding told them apart, which wastes steps")
     return Finding(  # an error while the units stay identical; a warning once rounding has told them apart
         "weights_too_uniform", "error" if still else "warning",
-        f"the units of {', '.join(names)} are {when}: they compute one function, so the layer is as good as "
-        "a single unit (a constant or symmetric initialisation)",
+        f"the units of {', '.join(names)} are {what} (a constant or symmetric initialisation)",
         {"unit_spread_at_first_probe": [float(f"{v:.3g}") for v in start],
          "unit_spread_at_last_probe": [float(f"{v:.3g}") for v in end], "threshold": UNIFORM_SPREAD},
         [[f"model.init={init}"]], "docs/initializers.md", layers=names, steps=[first["step"], last["step"]],
