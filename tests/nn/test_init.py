@@ -113,3 +113,15 @@ def test_variance_scaling_rejects_bad_parameters(kwargs, message):
 def test_fans_follow_torch_weight_layout():
     assert fans(torch.empty(3, 5)) == (5, 3)
     assert fans(torch.empty(8, 4, 3, 3)) == (36, 72)
+
+
+def test_keras_random_initializers_take_their_parameters():
+    normal = _draw(INITIALIZERS.build("random_normal", mean=1.0, stddev=0.2))
+    assert normal.mean().item() == pytest.approx(1.0, abs=0.01) and normal.std().item() == pytest.approx(0.2, rel=0.02)
+    uniform = _draw(INITIALIZERS.build("random_uniform", minval=0.0, maxval=2.0))
+    assert uniform.min().item() >= 0.0 and uniform.max().item() <= 2.0
+    assert uniform.mean().item() == pytest.approx(1.0, abs=0.01)
+    with pytest.raises(ConfigError, match="maxval must exceed minval"):
+        INITIALIZERS.build("random_uniform", minval=1.0, maxval=1.0)
+    with pytest.raises(ConfigError, match="stddev must be > 0"):
+        INITIALIZERS.build("random_normal", stddev=0.0)

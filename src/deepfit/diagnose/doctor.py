@@ -104,6 +104,7 @@ def run_context(cfg: RunConfig, splits: Splits) -> dict[str, Any]:
         "standardized": splits.mean is not None,
         "optimizer": cfg.optimizer.name,
         "lr": run_lr(cfg),
+        "batch_size": cfg.train.batch_size,
         "task": cfg.data.task,
         "images": len(splits.input_shape) >= 2,
         "hidden": list(spec.hidden),
