@@ -47,6 +47,20 @@ def test_oscillating_accuracy_counts_swings_of_five_points_in_a_fifth_of_the_pro
     assert (RULES.build("oscillating_accuracy", record, {"lr": 0.1}) is not None) is fires
 
 
+@pytest.mark.parametrize(("amplitude", "level", "fires"), [
+    (0.10, 0.2, False),  # 10 points at accuracy 0.2 on 128 samples: under 3 standard errors (15 points)
+    (0.20, 0.2, True),
+    (0.10, 0.8, False),  # 3 standard errors at 0.85 on 128 samples: 13 points
+    (0.25, 0.6, True),
+])
+def test_oscillating_accuracy_asks_for_swings_beyond_the_probe_batchs_noise(amplitude, level, fires):
+    accs = [level + (amplitude if i % 2 else 0.0) for i in range(20)]
+    record = _record(accs)
+    for probe in record["probes"]:
+        probe["samples"] = 128
+    assert (RULES.build("oscillating_accuracy", record, {"lr": 0.1}) is not None) is fires
+
+
 def test_oscillating_accuracy_ignores_the_first_thirty_percent_and_prescribes_adam_lr_and_batch():
     early = [0.1, 0.5, 0.1, 0.5, 0.1, 0.5] + [0.8 + 0.001 * i for i in range(14)]  # swings only early on
     assert RULES.build("oscillating_accuracy", _record(early), {}) is None

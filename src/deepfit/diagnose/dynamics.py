@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import statistics
 from typing import Any
 
 from deepfit.diagnose.rules import RULES, Context, Finding, Record, exploding_gradients, lr_too_high
@@ -18,6 +19,12 @@ function's own default is 0.05) in the accuracy of whole epochs; the probe batch
 sample is 0.8 points and 0.05 asks for a swing of 7 samples. Healthy runs swing that far now and then (the
 reference and guideline presets: at most 2 such swings in the 17 judged probes of a 300-step doctor run on
 Fashion-MNIST, against the 4 that `OSCILLATION_RATE` needs)."""
+OSCILLATION_NOISE_Z = 3.0
+"""... and at least 3 standard errors of the difference of two accuracies on the probe batch,
+sqrt(2 p (1 - p) / n) for n samples at accuracy p: the batch is probed in training mode (dropout on) while
+the weights move, so single predictions flip between probes, and a slowly learning net near p = 0.2 on 128
+samples swings by 8-12 points with no overshoot at all (tests/diagnose/test_doctor.py's repaired sigmoid
+net). Three standard errors make that 15 points there, 13 at p = 0.85."""
 OSCILLATION_RATE = 0.2
 """It oscillates when such swings number at least a fifth of the probes: AUTOTRAINER's eta = 0.2."""
 OSCILLATION_FROM = 0.3
@@ -49,6 +56,22 @@ tries batches 2, 4 and 8 times larger on an unstable run) and from 1024 (few ste
 2017 keep the linear rule's lr up to batches of 8k). In between, a wrong lr is the lr rules' finding."""
 
 
+def _swing_levels(values: list[float]) -> list[float]:
+    """The mean of each swing's maximum and minimum, paired as `swings` pairs them."""
+    inner = range(1, len(values) - 1)
+    maxima = [values[i] for i in inner if values[i] >= values[i - 1] and values[i] >= values[i + 1]]
+    minima = [values[i] for i in inner if values[i] <= values[i - 1] and values[i] <= values[i + 1]]
+    return [(high + low) / 2 for high, low in zip(maxima, minima, strict=False)]
+
+
+def _swing_threshold(level: float, samples: int | None) -> float:
+    """The smallest swing that counts at accuracy `level` on `samples` probe samples (unknown: the amplitude)."""
+    if not samples:
+        return OSCILLATION_AMPLITUDE
+    noise = math.sqrt(2 * level * (1 - level) / samples)
+    return max(OSCILLATION_AMPLITUDE, OSCILLATION_NOISE_Z * noise)
+
+
 def _accuracies(record: Record) -> list[float]:
     return [p.get("acc", math.nan) for p in record["probes"]]
 
@@ -70,7 +93,9 @@ def oscillating_accuracy(record: Record, ctx: Context) -> Finding | None:
     judged = accs[math.ceil(OSCILLATION_FROM * len(accs)):]
     if len(judged) < 5 or not all(math.isfinite(a) for a in judged):
         return None
-    big = [s for s in swings(judged) if s >= OSCILLATION_AMPLITUDE]
+    samples = record["probes"][-1].get("samples")
+    big = [s for s, level in zip(swings(judged), _swing_levels(judged), strict=False)
+           if s >= _swing_threshold(level, samples)]
     if len(big) < OSCILLATION_RATE * len(judged):
         return None
     lr, batch, optimizer = ctx.get("lr"), ctx.get("batch_size"), ctx.get("optimizer")
@@ -85,7 +110,7 @@ def oscillating_accuracy(record: Record, ctx: Context) -> Finding | None:
                    f"the probe batch's accuracy swings by {max(big):.0%} up and down ({len(big)} swings of "
                    f"{OSCILLATION_AMPLITUDE:.0%} or more in {len(judged)} probes): the steps overshoot",
                    {"swings": [float(f"{s:.3g}") for s in big], "probes_judged": len(judged),
-                    "threshold": OSCILLATION_AMPLITUDE}, remedies, "docs/optimizers.md",
+                    "threshold": float(f"{_swing_threshold(statistics.fmean(judged), samples):.3g}")}, remedies, "docs/optimizers.md",
                    steps=[p["step"] for p in record["probes"][len(accs) - len(judged):]],
                    strength=len(big) / (OSCILLATION_RATE * len(judged)))
 

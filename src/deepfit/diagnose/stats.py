@@ -149,7 +149,7 @@ class DoctorProbe(Callback):
     """Records `layer_statistics` on every probe event, and each epoch's history row, for the doctor's rules.
 
     `record` is JSON-ready: `{"layers": [names], "activations": [kinds], "fans": [[fan_in, fan_out]],
-    "probes": [{"step", "epoch", "lr", "steps_since", "loss", "acc", "input_mean", "input_std", "layers":
+    "probes": [{"step", "epoch", "lr", "steps_since", "samples", "loss", "acc", "input_mean", "input_std", "layers":
     [...]}], "epochs": [history rows]}`. The
     update ratio is per step: `||w_t - w_{t-n}|| / ||w_{t-n}|| / n` over the `n` steps since the last probe.
     """
@@ -175,7 +175,7 @@ class DoctorProbe(Callback):
             if since > 0 and math.isfinite(row["update_ratio"]):
                 row["update_ratio"] /= since
         self.record["probes"].append({"step": logs["step"], "epoch": logs["epoch"], "lr": view.lr,
-                                      "steps_since": since, **stats})
+                                      "steps_since": since, "samples": int(logs["y"].shape[0]), **stats})
         self._previous, self._last_step = kernels, logs["step"]
 
     def on_epoch_end(self, view: Any, logs: Logs) -> None:
