@@ -39,6 +39,9 @@ def add_run_options(p: argparse.ArgumentParser, *,
         dest="overrides",
         help="override any config key, e.g. --set model.activation=elu (repeatable)",
     )
+    g.add_argument("--keras", action="store_true", default=None,
+                   help="Keras's defaults for everything not set ([conventions] keras = true; "
+                   "docs/keras-convention.md)")
     g.add_argument("--epochs", type=int, help="maximum epochs (train.epochs)")
     g.add_argument("--batch-size", type=int, help="batch size (train.batch_size)")
     g.add_argument("--subset", type=int, metavar="N", help="train on the first N training samples")
@@ -169,6 +172,7 @@ def config_from_args(
         "model.factory": args.model and _quote(args.model),
         "out": args.out and _quote(args.out),
         "name": args.name and _quote(args.name),
+        "conventions.keras": args.keras and "true",
     }
     overrides += [f"{k}={v}" for k, v in flags.items() if v is not None]
     return load_config(args.config, overrides, base=base)
