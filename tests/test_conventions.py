@@ -120,3 +120,26 @@ def test_deepfit_default_model_is_not_keras():
         "norm": "before"}}).model.spec_options()))
     assert type(model.hidden1.norm) is torch.nn.BatchNorm1d
     assert not np.isclose(float(model.hidden1.linear.weight.std()), math.sqrt(2 / (784 + 300)), rtol=0.05)
+
+
+def test_a_training_step_under_the_convention_is_keras_rmsprop(blobs_npz):
+    """One full-batch step of `deepfit train --keras` with RMSprop, against Keras's update in NumPy on the
+    gradient of the same initial network: w - lr g / sqrt((1 - rho) g^2 + 1e-7), rho 0.9."""
+    from tests.oracles import keras_optimizers as keras
+
+    from deepfit.run.setup import build_member, load_splits, model_spec
+    from deepfit.run.training import run_training
+
+    cfg = config_from_dict({**KERAS, "data": {"name": "npz", "path": str(blobs_npz), "valid": 0},
+                            "model": {"hidden": [8]}, "optimizer": {"name": "rmsprop", "lr": 0.01},
+                            "train": {"epochs": 1, "batch_size": 700, "engine": "eager", "device": "cpu"}})
+    splits = load_splits(cfg)
+    start = build_member(cfg, model_spec(cfg, splits))
+    loss = torch.nn.functional.cross_entropy(start(splits.train.x), splits.train.y)
+    loss.backward()
+    trained = run_training(cfg, save=False).model
+    for name, p in start.named_parameters():
+        want = keras.run("rmsprop", p.detach().double().numpy(), [p.grad.double().numpy()], [0.01])[0]
+        got = dict(trained.named_parameters())[name].detach().double().numpy()
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-6, err_msg=name)
+    assert float(start.hidden1.linear.weight.grad.abs().max()) > 1e-3
