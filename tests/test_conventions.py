@@ -84,6 +84,12 @@ def test_piecewise_boundaries_are_keras_on_steps_only(interval, inclusive):
     assert _keras(schedule=schedule)["schedule"].get("inclusive") == inclusive
 
 
+def test_performance_scheduling_takes_keras_reduce_lr_on_plateau_defaults():
+    assert _keras(schedule={"name": "performance"})["schedule"] == {
+        "name": "performance", "interval": "step", "factor": 0.1, "patience": 10}
+    assert _keras(schedule={"name": "performance", "factor": 0.5})["schedule"]["factor"] == 0.5
+
+
 def test_resolved_config_round_trips_through_toml_unchanged():
     cfg = load_config(overrides=["conventions.keras=true", "optimizer.name=rmsprop", "schedule.name=piecewise",
                                  "schedule.boundaries=[10]", "schedule.values=[0.1, 0.01]"])

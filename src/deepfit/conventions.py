@@ -36,6 +36,8 @@ KERAS_MODEL: dict[str, Any] = {"init": "glorot_uniform", "norm_momentum": 0.01, 
                                "norm_running_var": "biased"}
 # Inputs as the chapter's code gives them to Keras: pixels / 255, not standardised.
 KERAS_DATA: dict[str, Any] = {"standardize": False}
+# Keras's ReduceLROnPlateau defaults (deepfit's are the chapter's arguments, factor 0.5 and patience 5).
+KERAS_SCHEDULES: dict[str, dict[str, Any]] = {"performance": {"factor": 0.1, "patience": 10}}
 # `model.fit` stops only at its epoch count: no early stopping unless a callback asks for it.
 KERAS_TRAIN: dict[str, Any] = {"early_stopping": False}
 
@@ -65,6 +67,8 @@ def apply_keras(data: dict[str, Any], *, default_optimizer: str) -> dict[str, An
         keras_name, implied = KERAS_OPTIMIZERS[name]
         out["optimizer"] = {**implied, **optimizer, "name": keras_name}
     schedule = _section(out, "schedule")
+    if schedule.get("name") in KERAS_SCHEDULES:
+        _fill(out, "schedule", KERAS_SCHEDULES[schedule["name"]])
     if schedule.get("name") in ("piecewise", "piecewise_constant") and schedule.get("interval", "step") == "step":
         # Keras's PiecewiseConstantDecay acts on steps; an epoch function (LearningRateScheduler) is the user's
         _fill(out, "schedule", {"inclusive": True})
