@@ -51,6 +51,16 @@ def test_each_optimizer_takes_its_keras_form(name):
 
 def test_keras_spellings_and_aliases_are_mapped_too():
     assert _keras(optimizer={"name": "Adam", "learning_rate": 0.01})["optimizer"] == {"name": "keras_adam", "lr": 0.01}
+    assert _keras(optimizer={"name": "nag"})["optimizer"] == {"name": "keras_sgd", "momentum": 0.9, "nesterov": True}
+
+
+def test_the_convention_names_registered_optimizers_only():
+    """The table is read without torch, so it is checked against the registry here."""
+    from deepfit.optim import OPTIMIZERS
+
+    for name, (keras_name, _) in KERAS_OPTIMIZERS.items():
+        assert OPTIMIZERS.canonical(name) == name
+        assert OPTIMIZERS.canonical(keras_name) == keras_name
 
 
 @pytest.mark.parametrize(

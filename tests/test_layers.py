@@ -22,7 +22,7 @@ ALLOWED = {
         "run", "train", "data", "nn", "optim", "transfer", "pretrain", "diagnose", "report", "config", "presets",
     },
     "config": {"nn", "optim", "conventions"},
-    "conventions": {"optim"},
+    "conventions": set(),
     "presets": set(),
 }
 

@@ -10,12 +10,8 @@ convention is on. docs/keras-convention.md lists every difference, with what the
 
 from __future__ import annotations
 
-import contextlib
 import copy
 from typing import Any
-
-from deepfit.errors import ConfigError
-from deepfit.optim import OPTIMIZERS
 
 # deepfit optimizer -> its Keras form (optim/keras_optimizers.py, whose signatures hold Keras's defaults: lr, eps
 # 1e-7, rho 0.9, ...) and the settings the deepfit entry implies (momentum's 0.9), used where not set.
@@ -61,9 +57,8 @@ def apply_keras(data: dict[str, Any], *, default_optimizer: str) -> dict[str, An
     _fill(out, "train", KERAS_TRAIN)
     optimizer = _section(out, "optimizer")
     name = optimizer.get("name", default_optimizer)
-    with contextlib.suppress(ConfigError):  # an unknown name: validation names it
-        name = OPTIMIZERS.canonical(name) if isinstance(name, str) else name
-    if name in KERAS_OPTIMIZERS:
+    name = _OPTIMIZER_SPELLINGS.get(_spelling(name)) if isinstance(name, str) else None
+    if name is not None:  # an unknown name is left for validation to name
         keras_name, implied = KERAS_OPTIMIZERS[name]
         out["optimizer"] = {**implied, **optimizer, "name": keras_name}
     schedule = _section(out, "schedule")
@@ -73,6 +68,15 @@ def apply_keras(data: dict[str, Any], *, default_optimizer: str) -> dict[str, An
         # Keras's PiecewiseConstantDecay acts on steps; an epoch function (LearningRateScheduler) is the user's
         _fill(out, "schedule", {"inclusive": True})
     return out
+
+
+def _spelling(name: str) -> str:
+    """A name as the registries compare it: `Nadam`, `n-adam` and `nadam` are one (registry.py)."""
+    return name.replace("_", "").replace("-", "").replace(" ", "").lower()
+
+
+# Every spelling of the optimizers above, the registry's alias `nag` included; read without importing torch.
+_OPTIMIZER_SPELLINGS = {_spelling(n): n for n in KERAS_OPTIMIZERS} | {"nag": "nesterov"}
 
 
 def _section(data: dict[str, Any], key: str) -> dict[str, Any]:
