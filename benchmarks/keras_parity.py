@@ -82,9 +82,11 @@ def keras_dense(shape: tuple[int, ...], hidden: list[int], activation: str, outp
 
 
 def keras_fit(model: keras.Model, splits: Splits, lr: float, epochs: int) -> None:
-    loss = "sparse_categorical_crossentropy" if model.output_shape[-1] > 1 else "binary_crossentropy"
+    """compile(SGD(learning_rate=lr)) and fit(epochs=epochs), batch 32 and shuffled each epoch (Keras's defaults)."""
+    binary = splits.num_classes == 2
+    loss = "binary_crossentropy" if binary else "sparse_categorical_crossentropy"
     model.compile(loss=loss, optimizer=keras.optimizers.SGD(learning_rate=lr), metrics=["accuracy"])
-    y = splits.train.y.numpy().astype("float32" if model.output_shape[-1] == 1 else "int64")
+    y = splits.train.y.numpy().astype("float32" if binary else "int64")
     model.fit(splits.train.x.numpy(), y, epochs=epochs, batch_size=32, verbose=0)
 
 
@@ -137,7 +139,8 @@ def transfer(scale: Scale, seed: int, cache: dict[str, Splits]) -> dict[tuple[st
     keras_fit(model_b, splits_b, 1e-3, frozen + tuned)
     clone = keras.models.clone_model(model_a)
     clone.set_weights(model_a.get_weights())
-    on_a = keras.Sequential([*clone.layers[:-1], keras.layers.Dense(1, activation="sigmoid")])
+    on_a = keras.Sequential([keras.Input(tuple(splits_b.input_shape)), *clone.layers[:-1],
+                             keras.layers.Dense(1, activation="sigmoid")])
     for layer in on_a.layers[:-1]:
         layer.trainable = False
     keras_fit(on_a, splits_b, 1e-3, frozen)
