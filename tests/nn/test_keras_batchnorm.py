@@ -39,3 +39,17 @@ def test_biased_batch_norm_keeps_keras_moving_averages_and_torchs_outputs():
 def test_running_var_option_is_checked():
     with pytest.raises(ConfigError, match=r'model.norm_running_var: expected "unbiased" or "biased", got .sample.'):
         batchnorm_options(running_var="sample")
+
+
+def test_a_saved_model_reloads_with_keras_batch_norm_and_its_moving_variance(tmp_path):
+    from deepfit.nn import ModelSpec, build_model, load_model, save_model
+
+    spec = ModelSpec((6,), 3, hidden=[5], norm="before", norm_momentum=0.01, norm_eps=1e-3,
+                     norm_running_var="biased")
+    model = build_model(spec)
+    model.train()
+    model(torch.randn(32, 6) * 2)
+    save_model(model, spec, tmp_path)
+    again, loaded, _, _ = load_model(tmp_path)
+    assert loaded.norm_running_var == "biased" and isinstance(again.hidden1.norm, BiasedBatchNorm1d)
+    torch.testing.assert_close(again.hidden1.norm.running_var, model.hidden1.norm.running_var)
