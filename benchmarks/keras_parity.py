@@ -217,9 +217,11 @@ def main() -> None:
     for name in args.only.split(","):
         for seed in range(seeds):
             t = time.perf_counter()
-            for key, pair in EXPERIMENTS[name](scale, seed, cache).items():
+            rows = EXPERIMENTS[name](scale, seed, cache)
+            for key, pair in rows.items():
                 results.setdefault(key, []).append(pair)
-            print(f"{name} seed {seed}: {time.perf_counter() - t:.0f} s", flush=True)
+            shown = ", ".join(f"{v}: Keras {k:.4f}, deepfit {d:.4f}" for (_, v), (k, d) in rows.items())
+            print(f"{name} seed {seed} ({time.perf_counter() - t:.0f} s): {shown}", flush=True)
     print(table(results))
     print(f"wall time {time.perf_counter() - start:.0f} s, load average now {os.getloadavg()[0]:.2f}")
 
