@@ -115,6 +115,11 @@ def test_keras_flag_of_every_training_command_turns_it_on():
     add_run_options(p)
     assert config_from_args(p.parse_args(["--keras"])).model.init == "glorot_uniform"
     assert config_from_args(p.parse_args([])).conventions is None
+    # the default preset is deepfit's choice; --keras alone trains the plain dense net with Keras's defaults
+    assert config_from_args(p.parse_args(["--keras"]), default_preset="guidelines_selu").model.activation is None
+    assert config_from_args(p.parse_args([]), default_preset="guidelines_selu").model.activation == "selu"
+    kept = config_from_args(p.parse_args(["--keras", "--preset", "guidelines_selu"]), default_preset="reference")
+    assert (kept.model.activation, kept.model.init) == ("selu", "lecun_normal")
 
 
 def test_built_model_has_keras_initialisation_and_batch_norm():

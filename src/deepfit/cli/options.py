@@ -146,11 +146,12 @@ def config_from_args(
 ) -> RunConfig:
     """Merge preset < base dict < --config file < --set overrides < dedicated flags into one validated config.
 
-    The preset is `--preset`, else `default_preset` when no `--config` is given.
+    The preset is `--preset`, else `default_preset` when neither `--config` nor `--keras` is given (the
+    default preset is deepfit's own choice of network; `--keras` alone asks for Keras's defaults).
     """
     from deepfit.config import load_config, merge_layer
 
-    preset = args.preset or (default_preset if args.config is None else None)
+    preset = args.preset or (default_preset if args.config is None and not args.keras else None)
     if preset is not None:
         try:
             preset_data = PRESETS.build(preset)
