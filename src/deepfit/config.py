@@ -16,6 +16,7 @@ import tomli_w
 import tomllib
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from deepfit.conventions import apply_keras, keras_enabled
 from deepfit.errors import ConfigError
 from deepfit.nn import ACTIVATIONS, DROPOUTS, INITIALIZERS
 from deepfit.nn.factory import REFERENCE_FORM, is_reference
@@ -137,6 +138,10 @@ class ModelConfig(_Section):
         None, gt=0, le=1, description="batch norm momentum, PyTorch convention (Keras 0.99 = 0.01); default 0.1"
     )
     norm_eps: float | None = Field(None, gt=0, description="batch norm epsilon; default torch's 1e-5")
+    norm_running_var: Literal["unbiased", "biased"] | None = Field(
+        None, description="the batch variance batch norm's moving variance averages: unbiased (torch's, default) "
+        "or biased (Keras's)"
+    )
     layer_init: dict[str, str | dict[str, Any]] | None = Field(
         None, description='kernel initializer per layer, e.g. {hidden1 = "orthogonal"}'
     )
@@ -463,6 +468,16 @@ class SweepConfig(_Section):
         return v
 
 
+class ConventionsConfig(_Section):
+    """Another library's defaults for everything a config leaves unset (conventions.py, docs/keras-convention.md)."""
+
+    keras: bool = Field(
+        False, description="Keras's defaults where the config sets nothing: Glorot-uniform kernels, batch norm "
+        "momentum 0.99 / epsilon 1e-3 / biased moving variance, Keras's optimizers (eps 1e-7, ...), inputs / 255 "
+        "not standardised, no early stopping, Keras's piecewise boundaries"
+    )
+
+
 class RunConfig(_Section):
     name: str = Field("run", description="run name; the run directory is <out>/<name>-<time>")
     out: str = Field("runs", description="parent directory of run directories")
@@ -475,6 +490,17 @@ class RunConfig(_Section):
     regularization: RegularizationConfig = Field(default_factory=RegularizationConfig)
     transfer: TransferConfig | None = Field(None, description="reuse a saved model's layers (deepfit transfer)")
     sweep: SweepConfig | None = Field(None, description="a grid of settings for `deepfit sweep`")
+    conventions: ConventionsConfig | None = Field(
+        None, description="another library's defaults for what the config leaves unset ({keras = true})"
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _resolve_conventions(cls, data: Any) -> Any:
+        """The Keras convention's values where `data` sets nothing (conventions.py): the one place it is read."""
+        if isinstance(data, dict) and keras_enabled(data):
+            return apply_keras(data, default_optimizer=OptimConfig.model_fields["name"].default)
+        return data
 
     @model_validator(mode="before")
     @classmethod

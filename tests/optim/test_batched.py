@@ -30,6 +30,13 @@ MEMBERS = {
     "adamw": [{}, {"weight_decay": 0.1}, {"betas": [0.5, 0.9], "lr": 0.01}],
     "adamax": [{}, {"betas": [0.8, 0.99]}, {"weight_decay": 0.01, "lr": 0.01}],
     "nadam": [{}, {"momentum_decay": 0.01}, {"weight_decay": 0.01, "betas": [0.8, 0.99]}],
+    "keras_sgd": [{"lr": 0.1}, {"lr": 0.05, "momentum": 0.5}, {"momentum": 0.9, "weight_decay": 0.01}],
+    "keras_rmsprop": [{}, {"momentum": 0.9, "lr": 0.01}, {"rho": 0.8, "weight_decay": 0.01, "eps": 1e-3}],
+    "keras_adagrad": [{"lr": 0.01}, {"initial_accumulator_value": 0.5}, {"weight_decay": 0.01, "eps": 1e-3}],
+    "keras_adam": [{}, {"betas": [0.8, 0.99]}, {"weight_decay": 0.01, "eps": 1e-3, "lr": 0.01}],
+    "keras_adamw": [{}, {"weight_decay": 0.1}, {"betas": [0.5, 0.9], "lr": 0.01}],
+    "keras_adamax": [{}, {"betas": [0.8, 0.99]}, {"weight_decay": 0.01, "lr": 0.01}],
+    "keras_nadam": [{}, {"betas": [0.8, 0.99]}, {"weight_decay": 0.01, "eps": 1e-3, "lr": 0.01}],
     "ftrl": [{"lr": 0.1}, {"lr": 0.05, "l1": 0.01, "l2": 0.01}, {"lr": 0.2, "lr_power": -0.3, "l2_shrinkage": 0.01}],
 }
 # Settings that must agree between members, each tried once.
@@ -39,6 +46,9 @@ FLAGGED = [
     ("adamw", {"amsgrad": True}),
     ("nadam", {"decoupled_weight_decay": True, "weight_decay": 0.05}),
     ("sgd", {"nesterov": True, "momentum": 0.7}),
+    ("keras_sgd", {"nesterov": True, "momentum": 0.7}),
+    ("keras_rmsprop", {"centered": True, "momentum": 0.5}),
+    ("keras_adam", {"amsgrad": True}),
 ]
 
 

@@ -63,6 +63,23 @@ def test_piecewise_matches_multistep_lr():
     assert (ours(4), ours(5), ours(14), ours(15)) == (0.1, 0.01, 0.01, 0.001)
 
 
+def test_inclusive_piecewise_changes_one_step_after_each_boundary_as_keras():
+    """Keras's PiecewiseConstantDecay (learning_rate_schedule.py): values[0] while step <= boundaries[0],
+    values[i] while boundaries[i-1] < step <= boundaries[i], values[-1] once step > boundaries[-1]."""
+    boundaries, values = [5, 15], [0.1, 0.01, 0.001]
+    ours = build_schedule("piecewise", LR0, boundaries=boundaries, values=values, inclusive=True)
+
+    def keras(step: int) -> float:
+        if step <= boundaries[0]:
+            return values[0]
+        if step > boundaries[-1]:
+            return values[-1]
+        return next(v for lo, hi, v in zip(boundaries, boundaries[1:], values[1:-1], strict=False) if lo < step <= hi)
+
+    assert [ours(t) for t in range(25)] == [keras(t) for t in range(25)]
+    assert (ours(5), ours(6), ours(15), ours(16)) == (0.1, 0.01, 0.01, 0.001)
+
+
 @pytest.mark.parametrize("total", [100, 37])
 def test_one_cycle_matches_torch_three_phase_one_cycle(total):
     max_lr = 1.0

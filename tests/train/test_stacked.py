@@ -112,3 +112,19 @@ def test_members_of_different_shapes_are_refused_naming_the_difference():
     a, b = _members({}, {"hidden": [8, 7]})
     with pytest.raises(ConfigError, match="member 1 differs from member 0 in its parameters"):
         Trainer([a, b], objective_for("auto", "multiclass"), UpdateRule("sgd"), seed=[0, 1])
+
+
+@pytest.mark.parametrize("running_var", ["unbiased", "biased"])
+def test_training_pass_updates_each_members_moving_variance_as_its_own_batch_norm(running_var):
+    spec = {"norm": "before", "norm_momentum": 0.1, "norm_running_var": running_var}
+    models, alone = _members(spec, spec), _members(spec, spec)
+    group = _group(models)
+    x = torch.randn(2, 10, 5, 2) * 2 + 1  # each member its own batch
+    group.net(x, Pass(True, None))
+    for k, m in enumerate(alone):
+        m.train()
+        m(x[k])
+        torch.testing.assert_close(models[k].hidden1.norm.running_var, m.hidden1.norm.running_var)
+    biased = torch.var(models[0].hidden1.linear(x[0].flatten(1)).detach(), dim=0, correction=0)
+    expected = 0.9 * 1.0 + 0.1 * biased * (1 if running_var == "biased" else 10 / 9)
+    torch.testing.assert_close(models[0].hidden1.norm.running_var, expected)

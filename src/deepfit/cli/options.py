@@ -39,6 +39,9 @@ def add_run_options(p: argparse.ArgumentParser, *,
         dest="overrides",
         help="override any config key, e.g. --set model.activation=elu (repeatable)",
     )
+    g.add_argument("--keras", action="store_true", default=None,
+                   help="Keras's defaults for everything not set ([conventions] keras = true; "
+                   "docs/keras-convention.md)")
     g.add_argument("--epochs", type=int, help="maximum epochs (train.epochs)")
     g.add_argument("--batch-size", type=int, help="batch size (train.batch_size)")
     g.add_argument("--subset", type=int, metavar="N", help="train on the first N training samples")
@@ -146,11 +149,12 @@ def config_from_args(
 ) -> RunConfig:
     """Merge preset < base dict < --config file < --set overrides < dedicated flags into one validated config.
 
-    The preset is `--preset`, else `default_preset` when no `--config` is given.
+    The preset is `--preset`, else `default_preset` when neither `--config` nor `--keras` is given (the
+    default preset is deepfit's own choice of network; `--keras` alone asks for Keras's defaults).
     """
     from deepfit.config import load_config, merge_layer
 
-    preset = args.preset or (default_preset if args.config is None else None)
+    preset = args.preset or (default_preset if args.config is None and not args.keras else None)
     if preset is not None:
         try:
             preset_data = PRESETS.build(preset)
@@ -173,6 +177,7 @@ def config_from_args(
         "out": args.out and _quote(args.out),
         "name": args.name and _quote(args.name),
         "train.log_format": args.log_format and _quote(args.log_format),
+        "conventions.keras": args.keras and "true",
     }
     overrides += [f"{k}={v}" for k, v in flags.items() if v is not None]
     return load_config(args.config, overrides, base=base)

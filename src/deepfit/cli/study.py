@@ -182,6 +182,7 @@ def _user_dict(args: argparse.Namespace) -> dict[str, Any]:
         "data.subset": args.subset,
         "train.device": args.device,
         "data.dir": args.data_dir,
+        "conventions.keras": args.keras,
     }
     parsed = [(k.split("."), v) for k, v in pairs.items() if v is not None]
     if args.data:

@@ -7,6 +7,7 @@ from deepfit.nn.build import ModelSpec, build_model
 from deepfit.nn.dropout import DROPOUTS, MCPrediction, build_dropout, mc_dropout, mc_predict
 from deepfit.nn.factory import FactorySpec, build_factory_model, factory_spec
 from deepfit.nn.init import INITIALIZERS, auto_initializer, resolve_initializer, variance_scaling
+from deepfit.nn.keras_batchnorm import BiasedBatchNorm1d, batch_norm
 from deepfit.nn.saving import load_model, save_model
 from deepfit.nn.selfnorm import Violation, check_self_normalizing
 from deepfit.nn.sequence import flat_layers
@@ -16,12 +17,14 @@ __all__ = [
     "DROPOUTS",
     "INITIALIZERS",
     "Affine",
+    "BiasedBatchNorm1d",
     "DenseBlock",
     "FactorySpec",
     "MCPrediction",
     "ModelSpec",
     "Violation",
     "auto_initializer",
+    "batch_norm",
     "batchnorm_options",
     "build_activation",
     "build_dropout",

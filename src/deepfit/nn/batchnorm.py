@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 from collections import OrderedDict
+from typing import Any
 
 import torch
 from torch import nn
@@ -17,7 +18,8 @@ from deepfit.nn.sequence import flat_layers
 Tensor = torch.Tensor
 
 
-def batchnorm_options(momentum: float | None = None, eps: float | None = None) -> dict[str, float]:
+def batchnorm_options(momentum: float | None = None, eps: float | None = None, running_var: str | None = None
+                      ) -> dict[str, Any]:
     """Keyword arguments for `nn.BatchNorm1d` from the ones a user set (torch's defaults for the rest).
 
     `momentum` follows PyTorch's convention, the weight of the new batch in the moving average:
@@ -27,10 +29,13 @@ def batchnorm_options(momentum: float | None = None, eps: float | None = None) -
     momentum_pytorch = 1 - momentum_keras    (Keras 0.99 == PyTorch 0.01)
     ```
 
+    `running_var` is the batch variance the moving variance averages: "unbiased" (torch's, the default) or
+    "biased" (Keras's), see `nn.keras_batchnorm.BiasedBatchNorm1d`; `batch_norm` there takes these options.
+
     Raises:
-        ConfigError: momentum outside (0, 1] or eps <= 0.
+        ConfigError: momentum outside (0, 1], eps <= 0, or running_var neither "unbiased" nor "biased".
     """
-    options: dict[str, float] = {}
+    options: dict[str, Any] = {}
     if momentum is not None:
         if not 0 < momentum <= 1:
             raise ConfigError(
@@ -42,6 +47,10 @@ def batchnorm_options(momentum: float | None = None, eps: float | None = None) -
         if not eps > 0:
             raise ConfigError(f"model.norm_eps: expected a number > 0, got {eps}")
         options["eps"] = float(eps)
+    if running_var is not None:
+        if running_var not in ("unbiased", "biased"):
+            raise ConfigError(f'model.norm_running_var: expected "unbiased" or "biased", got {running_var!r}')
+        options["biased"] = running_var == "biased"
     return options
 
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Literal
+from typing import Any, Literal
 
 import torch
 from torch import nn
 
 from deepfit.nn.dropout import build_dropout
+from deepfit.nn.keras_batchnorm import batch_norm
 
 Norm = Literal["none", "before", "after"]
 
@@ -18,8 +19,8 @@ class DenseBlock(nn.Module):
 
     `norm="before"` puts batch norm between the linear layer and the activation (Ioffe & Szegedy, 2015), and
     the linear layer then has no bias, since batch norm's shift makes it redundant; `norm="after"` puts it
-    after the activation. `norm_options` (`momentum`, `eps`) go to `nn.BatchNorm1d` unchanged, so its
-    defaults and PyTorch's momentum convention apply (docs/batchnorm.md).
+    after the activation. `norm_options` (`momentum`, `eps`, `biased`) go to `nn.batchnorm.batch_norm`
+    unchanged, so torch's defaults and PyTorch's momentum convention apply (docs/batchnorm.md).
     """
 
     def __init__(
@@ -31,12 +32,12 @@ class DenseBlock(nn.Module):
         norm: Norm = "none",
         dropout: float = 0.0,
         dropout_kind: str = "standard",
-        norm_options: Mapping[str, float] | None = None,
+        norm_options: Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__()
         self.norm_position = norm
         self.linear = nn.Linear(in_features, out_features, bias=norm != "before")
-        self.norm = nn.BatchNorm1d(out_features, **(norm_options or {})) if norm != "none" else nn.Identity()
+        self.norm = batch_norm(out_features, **(norm_options or {})) if norm != "none" else nn.Identity()
         self.activation = activation
         self.dropout = build_dropout(dropout_kind, dropout)  # standard or alpha (for SELU), see nn/dropout.py
 

@@ -16,6 +16,7 @@ from deepfit.nn.batchnorm import batchnorm_options
 from deepfit.nn.blocks import DenseBlock, Norm
 from deepfit.nn.dropout import build_dropout, check_rate
 from deepfit.nn.init import auto_initializer, resolve_initializer
+from deepfit.nn.keras_batchnorm import batch_norm
 
 OUTPUT_INIT = "glorot_uniform"  # Keras's default for the output layer, as in the chapter's models
 # A dense net above this is a typo (hidden = [1000000000]) or a label column of ids, not a model: refused
@@ -42,6 +43,7 @@ class ModelSpec:
     input_norm: bool = False  # batch norm on the flattened inputs (instead of standardising them)
     norm_momentum: float | None = None  # PyTorch's convention (Keras 0.99 = 0.01); None: torch's 0.1
     norm_eps: float | None = None  # None: torch's 1e-5
+    norm_running_var: str = "unbiased"  # the batch variance the moving variance averages: torch's, or Keras's "biased"
     layer_init: dict[str, Any] = field(default_factory=dict)  # per-layer kernel init: {"hidden1": "orthogonal"}
 
     def to_dict(self) -> dict[str, Any]:
@@ -83,10 +85,10 @@ def build_model(spec: ModelSpec) -> nn.Sequential:
         raise ConfigError(f"model: num_outputs must be >= 1, got {spec.num_outputs}")
     check_size(spec)
     inits = layer_initializers(spec)
-    norm_options = batchnorm_options(spec.norm_momentum, spec.norm_eps)
+    norm_options = batchnorm_options(spec.norm_momentum, spec.norm_eps, spec.norm_running_var)
     layers: OrderedDict[str, nn.Module] = OrderedDict(flatten=nn.Flatten())
     if spec.input_norm:
-        layers["input_norm"] = nn.BatchNorm1d(spec.in_features, **norm_options)
+        layers["input_norm"] = batch_norm(spec.in_features, **norm_options)
     rates = dropout_rates(spec)
     if check_rate(spec.input_dropout, "model.input_dropout") > 0:
         layers["input_dropout"] = build_dropout(spec.dropout_kind, spec.input_dropout)

@@ -3,6 +3,7 @@
 from deepfit.optim.batched import BATCHED_RULES, BatchedRule, resolve_hyperparameters, rule_for, stack_hyperparameters
 from deepfit.optim.clipping import CLIPPERS, Clip, check_threshold
 from deepfit.optim.constraints import check_max_norm, max_norm_, max_norm_layers
+from deepfit.optim.keras_optimizers import KerasOptimizer
 from deepfit.optim.optimizers import OPTIMIZERS, build_optimizer
 from deepfit.optim.penalties import PENALTIES, WeightPenalty, layer_penalties, resolve_penalty, stacked_penalty
 from deepfit.optim.pruning import apply_masks_, magnitude_masks, sparsity_report
@@ -16,6 +17,7 @@ __all__ = [
     "SCHEDULES",
     "BatchedRule",
     "Clip",
+    "KerasOptimizer",
     "Plateau",
     "Schedule",
     "ScheduleWithMomentum",

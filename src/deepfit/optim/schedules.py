@@ -101,12 +101,14 @@ def exponential(lr0: float, total_steps: int | None = None, *, s: float | None =
     aliases=("piecewise_constant",),
 )
 def piecewise(
-    lr0: float, total_steps: int | None = None, *, boundaries: Sequence[int], values: Sequence[float]
+    lr0: float, total_steps: int | None = None, *, boundaries: Sequence[int], values: Sequence[float],
+    inclusive: bool = False,
 ) -> Schedule:
     """Piecewise constant scheduling: `values[0]` before `boundaries[0]`, `values[i]` from `boundaries[i-1]` on.
 
-    The lr changes at the boundary step itself, as torch's `MultiStepLR` (Keras's `PiecewiseConstantDecay`
-    changes one step later). `values` are learning rates, not factors of lr0.
+    The lr changes at the boundary step itself, as torch's `MultiStepLR`; with `inclusive` each piece
+    includes its upper boundary, so the lr changes one step later, as Keras's `PiecewiseConstantDecay`
+    (`values[i]` for `boundaries[i-1] < step <= boundaries[i]`). `values` are learning rates, not factors of lr0.
     """
     boundaries, values = list(boundaries), [float(v) for v in values]
     if len(values) != len(boundaries) + 1:
@@ -117,7 +119,8 @@ def piecewise(
         raise ConfigError(f"schedule 'piecewise': boundaries must be >= 0 and strictly increasing, got {boundaries}")
     if any(not v > 0 for v in values):
         raise ConfigError(f"schedule 'piecewise': values must all be > 0, got {values}")
-    return lambda step: values[bisect.bisect_right(boundaries, step)]
+    find = bisect.bisect_left if inclusive else bisect.bisect_right
+    return lambda step: values[find(boundaries, step)]
 
 
 def _linear(start: float, end: float, frac: float) -> float:

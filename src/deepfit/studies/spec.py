@@ -57,3 +57,6 @@ class Study:
 
 
 STUDIES: Registry[Study] = Registry("study")
+# The Keras convention (docs/keras-convention.md): every study's `--full` setting trains under it, so that a
+# row that claims a cell of the chapter's Keras code trains what that cell trains, Keras's defaults included.
+KERAS: dict[str, Any] = {"conventions": {"keras": True}}

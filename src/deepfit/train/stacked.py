@@ -19,6 +19,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from deepfit.nn.keras_batchnorm import BiasedBatchNorm1d
 from deepfit.nn.sequence import flat_layers
 from deepfit.transfer.freeze import held_in_eval
 
@@ -155,6 +156,7 @@ def _batchnorm(name: str, modules: list[nn.Module]) -> Op:
     training:   mu, var = weighted mean and biased variance over the batch;   y = (x - mu) / sqrt(var + eps)
                 running_mean += momentum * (mu - running_mean)
                 running_var  += momentum * (var * n / (n - 1) - running_var)      n = the weights' sum
+                                (var itself for `BiasedBatchNorm1d`, Keras's estimate)
     evaluation: y = (x - running_mean) / sqrt(running_var + eps);   then y * gamma + beta (affine)
     ```
     """
@@ -163,6 +165,7 @@ def _batchnorm(name: str, modules: list[nn.Module]) -> Op:
     if len(settings) > 1 or first.momentum is None or not first.track_running_stats:
         raise NotStackable(f"layer {name!r}: batch norm needs one momentum and eps for all members, and running stats")
     momentum, eps = float(first.momentum), float(first.eps)
+    biased = isinstance(first, BiasedBatchNorm1d)  # Keras's moving variance: the biased batch variance
     if len({held_in_eval(m) for m in modules}) > 1:
         raise NotStackable(f"layer {name!r}: batch norm is frozen in some members only")
     frozen = held_in_eval(first)  # transfer.freeze holds a frozen layer's batch norm in evaluation mode
@@ -180,7 +183,7 @@ def _batchnorm(name: str, modules: list[nn.Module]) -> Op:
                 n = x.shape[2]
                 mu = x.mean(2, keepdim=True)  # (K, C, 1)
                 var = (x - mu).square().mean(2, keepdim=True)
-                unbiased = n / max(n - 1, 1)
+                unbiased = 1 if biased else n / max(n - 1, 1)
             else:
                 n = p.weight.sum()
                 # clamped: a data-parallel rank's shard of a short last batch can hold padding only
@@ -188,7 +191,7 @@ def _batchnorm(name: str, modules: list[nn.Module]) -> Op:
                 w = (p.weight / n.clamp_min(1)).view(1, 1, -1)  # (1, 1, batch)
                 mu = (x * w).sum(2, keepdim=True)
                 var = ((x - mu).square() * w).sum(2, keepdim=True)
-                unbiased = n / (n - 1).clamp_min(1)
+                unbiased = 1 if biased else n / (n - 1).clamp_min(1)
             with torch.no_grad():
                 new_mean = torch.lerp(mean_, mu.squeeze(2), momentum)
                 new_var = torch.lerp(var_, var.squeeze(2) * unbiased, momentum)

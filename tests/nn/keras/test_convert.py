@@ -97,7 +97,7 @@ def test_batchnorm_conventions_are_converted(tmp_path):
     layers = MODELS["bn_after"]
     model, converted = load_keras(write_keras(tmp_path / "m.keras", layers))
     spec = converted.spec
-    assert (spec.norm, spec.norm_momentum, spec.norm_eps) == ("after", 0.01, 1e-3)
+    assert (spec.norm, spec.norm_momentum, spec.norm_eps, spec.norm_running_var) == ("after", 0.01, 1e-3, "biased")
     assert spec.hidden == [8, 6] and spec.dropout == 0.2 and spec.input_shape == (4, 3)
     bn = model.hidden1.norm
     assert (bn.momentum, bn.eps) == (0.01, 1e-3)

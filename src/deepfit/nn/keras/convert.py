@@ -4,7 +4,8 @@ The conventions converted (Keras 3 source: layers/core/dense.py, layers/normaliz
 ```
 Dense kernel             Keras [in, out]                       torch weight [out, in] = kernel.T
 BatchNormalization       momentum m: running = m * running + (1 - m) * batch
-                         deepfit norm_momentum = 1 - m (PyTorch's convention); epsilon kept (Keras 1e-3)
+                         deepfit norm_momentum = 1 - m (PyTorch's convention); epsilon kept (Keras 1e-3);
+                         norm_running_var = "biased": the moving variance goes on averaging Keras's estimate
 Dense -> BN (norm before) deepfit's linear layer has no bias: BN(Wx + b) with mean mu is BN(Wx) with mu - b
 moving_variance          copied unchanged (Keras averages biased batch variances, torch unbiased ones;
                          inference uses the stored value as it is, docs/batchnorm.md)
@@ -101,6 +102,7 @@ def convert_keras(keras: KerasFile) -> Converted:
         input_norm=input_norm is not None,
         norm_momentum=momentum,
         norm_eps=eps,
+        norm_running_var="biased" if eps is not None else "unbiased",  # fine-tuning continues Keras's average
     )
     state, layer_map = _state(hidden, head, input_norm, position)
     return Converted(spec, state, loss, layer_map, keras.format, keras.keras_version)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import inspect
 
-from deepfit.studies.spec import STUDIES, Study
+from deepfit.studies.spec import KERAS, STUDIES, Study
 from deepfit.studies.timing import step_ms
 from deepfit.studies.verdicts import better, ordering
 
@@ -30,7 +30,11 @@ def activations() -> Study:
     The chapter gives no setting for the ranking; `--full` trains 20 hidden layers of 100 units (deep
     enough for the activations to matter, as in the chapter's deep-net discussion) on all 55,000 images,
     SGD with momentum 0.9 at lr 0.01, batch 32, 10 epochs. The variants train at once in groups, so the cost
-    per epoch is measured on its own: `step_ms`, one forward and backward pass of each run's model."""
+    per epoch is measured on its own: `step_ms`, one forward and backward pass of each run's model.
+    `--full` trains under the Keras convention (Keras's SGD, a Glorot-uniform output layer, inputs `X / 255`
+    not standardised, as the chapter's code gives its nets); the leaky ReLU is the chapter's
+    `LeakyReLU(alpha=0.2)` (handson-ml3 11_training_deep_neural_networks.ipynb cell 20), the rest of the
+    setting goes beyond its code."""
     return Study(
         name="activations",
         claim=inspect.cleandoc(activations.__doc__ or ""),
@@ -42,7 +46,7 @@ def activations() -> Study:
         variants={name: {"model": {"activation": spec}} for name, spec in _ACTIVATIONS.items()},
         seeds=3,
         reduced={"model": {"hidden": [100] * 8}, "data": {"subset": 4000}, "train": {"epochs": 3}},
-        full={"train": {"epochs": 10}},
+        full={**KERAS, "train": {"epochs": 10}},
         evaluate=step_ms,
         metrics=("step_ms",),
         claims=(

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from deepfit.report import plot_metric_bands
-from deepfit.studies.spec import STUDIES, Study
+from deepfit.studies.spec import KERAS, STUDIES, Study
 from deepfit.studies.verdicts import better
 
 
@@ -34,7 +34,11 @@ def clipping() -> Study:
     can change the direction (Pascanu et al. 2013; Géron, ch. 11). `diverged` is the fraction of seeds
     whose final training loss is not finite; their accuracies are reported as measured. The chapter gives
     no figure; `--full` trains 10 hidden layers of 100 ReLU units on all 55,000 images, SGD with
-    momentum 0.9 at lr 0.1, batch 32, 5 epochs."""
+    momentum 0.9 at lr 0.1, batch 32, 5 epochs, under the Keras convention (Keras's SGD, Glorot-uniform output
+    layer, inputs `X / 255` not standardised). `value` and `norm` are the chapter's `SGD(clipvalue=1.0)` and
+    `SGD(clipnorm=1.0)` (handson-ml3 11_training_deep_neural_networks.ipynb cells 58-59; Keras's clipnorm
+    clips each variable's gradient by its own norm); `global_norm` is Keras's `global_clipnorm`. The net and
+    learning rate go beyond the chapter's code, which only compiles these optimizers."""
     return Study(
         name="clipping",
         claim=inspect.cleandoc(clipping.__doc__ or ""),
@@ -51,7 +55,7 @@ def clipping() -> Study:
         },
         seeds=3,
         reduced={"data": {"subset": 3000}, "train": {"epochs": 3}},
-        full={"train": {"epochs": 5}},
+        full={**KERAS, "train": {"epochs": 5}},
         evaluate=divergence,
         metrics=("diverged",),
         report=plot_clipping,

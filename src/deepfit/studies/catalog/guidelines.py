@@ -28,7 +28,8 @@ def guidelines() -> Study:
     net (Géron, ch. 11, "Summary and Practical Guidelines"). The variants are the presets `reference`,
     `guidelines` and `guidelines_selu` (configs/*.toml) as they are, with at most 60 epochs and each
     preset's own early stopping (the reference stops on val_loss, the guideline configs on val_acc, and
-    all restore their best weights); the chapter gives no figure for them."""
+    all restore their best weights); the chapter gives no figure for them, and no code: these are deepfit's
+    configs, so `--full` keeps deepfit's conventions rather than the Keras convention."""
     return Study(
         name="guidelines",
         claim=(guidelines.__doc__ or "").strip(),

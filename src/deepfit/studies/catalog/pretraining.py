@@ -52,7 +52,8 @@ def pretraining() -> Study:
     those). The RBM
     variants are compared with random init of the same sigmoid network (`scratch_sigmoid`). The chapter
     gives no figure; `--full` pretrains on all 55,000 training images, 10 epochs per layer (the GAN: 10
-    epochs for both layers at once)."""
+    epochs for both layers at once). The chapter has no code for it, so `--full` keeps deepfit's conventions
+    (the pretrained layers and the runs that reuse them must see the same input scaling)."""
     return Study(
         name="pretraining",
         claim=(pretraining.__doc__ or "").strip(),
