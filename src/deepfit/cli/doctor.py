@@ -42,14 +42,15 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
+    if args.run_dir is not None:
+        return show_run(Path(args.run_dir))
+    cfg = config_from_args(args, default_preset=DEFAULT_TRAIN_PRESET)  # validated before torch is imported
+
     from deepfit.config import to_toml
     from deepfit.diagnose.doctor import doctor_run, fix_run
     from deepfit.report.doctor import write_doctor_report
     from deepfit.run import create_run_dir, write_json
 
-    if args.run_dir is not None:
-        return show_run(Path(args.run_dir))
-    cfg = config_from_args(args, default_preset=DEFAULT_TRAIN_PRESET)
     diagnosis = doctor_run(cfg, steps=args.steps, quiet=args.quiet)
     out = create_run_dir(cfg.out, "doctor")
     write_text_atomic(out / "config.toml", to_toml(cfg))
