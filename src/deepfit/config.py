@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import tomli_w
 import tomllib
@@ -324,7 +324,10 @@ class TrainConfig(_Section):
         default_factory=EarlyStoppingConfig, description="early stopping settings; false turns it off"
     )
     checkpoint_every: int = Field(1, ge=1, description="write a resumable checkpoint every N epochs")
-    eval_batch_size: int = Field(4096, ge=1)
+    eval_batch_size: Annotated[int, Field(ge=1)] | Literal["auto"] = Field(
+        "auto", description="samples per evaluation batch; auto: 4096 on an accelerator, on a CPU the largest "
+        "batch whose largest layer output fits the cache (train/eval_batch.py)"
+    )
     threads: int | Literal["auto"] = Field(
         "auto", description="CPU threads for torch: a number, or auto (1 when the load average says the cores are "
         "busy, else torch's default; run/threads.py)"

@@ -172,6 +172,7 @@ def early_stopping_line(es: dict, epochs: int) -> str:
 def _load(run_dir: str, device: str) -> tuple[Trainer, dict]:
     from deepfit.nn import load_model
     from deepfit.run import load_run_config, resolve_device
+    from deepfit.run.setup import eval_batch_option
     from deepfit.train import Trainer, objective_for
 
     cfg = load_run_config(run_dir)
@@ -180,7 +181,7 @@ def _load(run_dir: str, device: str) -> tuple[Trainer, dict]:
         model,
         objective_for(meta.get("task", cfg.train.loss), cfg.data.task),
         device=resolve_device(device),
-        eval_batch_size=cfg.train.eval_batch_size,
+        eval_batch_size=eval_batch_option(cfg.train),
     )
     return trainer, {"cfg": cfg, "meta": meta, "spec": spec, **extra}
 

@@ -13,19 +13,9 @@ from safetensors.torch import save_file
 
 from deepfit.atomic import atomic_path
 from deepfit.data import Splits
-from deepfit.train import Trainer
 
 FILE = "misclassified.safetensors"
 LIMIT = 25  # a 5 x 5 grid
-
-
-def predicted_test_classes(trainer: Trainer, splits: Splits) -> torch.Tensor | None:
-    """(K, n): each member's predicted class of every test sample; None without a classified test split."""
-    if splits.test is None or not len(splits.test) or not splits.num_classes or trainer.objective.hits is None:
-        return None
-    probs = trainer.predict(splits.test.x)
-    probs = probs.unsqueeze(0) if len(trainer.members) == 1 else probs  # (K, n, ...)
-    return probs.argmax(2) if probs.dim() == 3 else (probs > 0.5).long()  # (K, n)
 
 
 def is_image_shape(shape: tuple[int, ...]) -> bool:
@@ -43,7 +33,7 @@ def misclassified(
     there is no test split, or nothing is wrong.
 
     Args:
-        predicted: (n,) one member's predicted class of every test sample (`predicted_test_classes`).
+        predicted: (n,) one member's predicted class of every test sample (`FinalPass.classes`, run/predictions.py).
     """
     if splits.test is None or not is_image_shape(splits.input_shape):
         return None
