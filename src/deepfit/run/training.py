@@ -177,8 +177,11 @@ def _train(
     except KeyboardInterrupt:
         if not (save and main):
             raise
-        raise RunInterrupted(run_dir, checkpoint_epoch(run_dir / "checkpoint"),
-                             cannot_resume=_STAGED_NOT_RESUMABLE if cfg.transfer is not None else "") from None
+        epoch = checkpoint_epoch(run_dir / "checkpoint")
+        if new_dir and epoch is None:  # stopped before an epoch ended (while compiling, say): nothing to keep
+            shutil.rmtree(run_dir, ignore_errors=True)
+        raise RunInterrupted(run_dir, epoch, cannot_resume=_STAGED_NOT_RESUMABLE if cfg.transfer is not None else "",
+                             removed=new_dir and epoch is None) from None
     final = FinalPass(trainer, device_splits)  # each split through the network once, for every figure below
     (metrics,) = final_metrics(trainer, device_splits, final)
     metrics["fit_time_s"] = time.perf_counter() - start

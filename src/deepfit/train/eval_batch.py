@@ -1,9 +1,10 @@
 """The evaluation batch size a network runs fastest at: large on an accelerator, cache-sized on a CPU.
 
-On a CPU an evaluation pass is fastest when one layer's output for the batch stays in the cache: a conv net
-whose first layer writes 100 KB per sample is 1.6x slower at batch 4096 than at 128, while a dense net,
-at 1.2 KB per sample, is fastest at the largest batches (benchmarks/eval_batch.py). So the batch is the
-largest power of two whose largest layer output fits `CPU_BUDGET_BYTES`, within [MIN_BATCH, MAX_BATCH].
+On a CPU an evaluation pass is fastest when one layer's output for the batch stays in the cache: configs/cnn.py,
+whose first block writes 100 KB per sample, was 2.5x slower at batch 4096 than at 128 (1 thread), while the
+dense reference net, at 1.2 KB per sample, changed by a few percent from 64 to 4096 (benchmarks/final_pass.py
+--tables batch). So the batch is the largest power of two whose largest layer output fits `CPU_BUDGET_BYTES`,
+within [MIN_BATCH, MAX_BATCH].
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from torch import nn
 
 MAX_BATCH = 4096  # the batch before the rule; an accelerator always takes it
 MIN_BATCH = 32
-CPU_BUDGET_BYTES = 16 * 2**20  # largest layer output of a batch; fitted on benchmarks/eval_batch.py's table
+CPU_BUDGET_BYTES = 16 * 2**20  # largest layer output of a batch; fitted on benchmarks/final_pass.py --tables batch
 
 
 def largest_output_bytes(model: nn.Module, x: torch.Tensor) -> int:

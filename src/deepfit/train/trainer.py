@@ -182,7 +182,7 @@ class Trainer:
         start = time.perf_counter()
         self.epoch += 1
         group, steps = self.group, self.group.order.steps
-        self._emit("on_epoch_begin", {"epoch": self.epoch, "steps": steps})
+        self._emit("on_epoch_begin", {"epoch": self.epoch, "steps": steps, "compiling": group.compile_pending()})
         before = group.snapshot()  # the weights to come back to if a member diverges this epoch
         group.prepare_epoch(self.generators, self.step, steps)
         report = self.pacer.start() if self._reports else steps  # the step after which on_steps comes next

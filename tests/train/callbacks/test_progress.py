@@ -4,7 +4,7 @@ import io
 from rich.console import Console
 
 from deepfit.train import Callback, ProgressBar
-from deepfit.train.callbacks.progress import _default_console
+from deepfit.train.callbacks.progress import _default_console, compiling_note
 
 
 class _Count(Callback):
@@ -46,3 +46,11 @@ def test_progress_goes_to_stderr_in_a_terminal_and_to_the_notebook_in_jupyter(mo
     monkeypatch.setattr(builtins, "get_ipython", lambda: shell, raising=False)
     console = _default_console()
     assert console.is_jupyter and not console.stderr
+
+
+def test_bar_says_the_step_is_compiling_and_how_long_it_should_take():
+    assert compiling_note({"compiling": (25.0, False)}) == (
+        "compiling the training step (first run of this shape: about 25 s)")
+    assert compiling_note({"compiling": (3.4, True)}) == (
+        "compiling the training step (compiled before, loading from the cache: about 3 s)")
+    assert compiling_note({"epoch": 1, "steps": 10, "compiling": None}) == ""
