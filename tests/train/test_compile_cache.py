@@ -1,10 +1,15 @@
 """Compiled steps leave their caches in deepfit's cache folder and their compile time for the next run."""
 
+import json
 import os
 
 import pytest
+import torch
+from torch._inductor.runtime.cache_dir_utils import default_cache_dir
 
-from deepfit.train import compile_cache
+from deepfit.data import TensorData
+from deepfit.nn import ModelSpec, build_model
+from deepfit.train import Callback, Trainer, UpdateRule, compile_cache, objective_for
 from deepfit.train.backends import compile_pending
 from deepfit.train.compile_cache import (
     CACHE_ENV,
@@ -54,3 +59,22 @@ def test_first_call_is_timed_and_recorded_once_and_the_step_stops_pending(cache,
 
 def test_an_eager_step_is_never_pending():
     assert compile_pending(lambda: None) is None
+
+
+def test_a_compiled_fit_says_it_compiles_before_its_first_step_only(cache, monkeypatch):
+    monkeypatch.setenv(CACHE_ENV, default_cache_dir())  # torch's own folder, warm from the other compile tests
+    class Seen(Callback):
+        def __init__(self) -> None:
+            self.compiling = []
+
+        def on_epoch_begin(self, view, logs) -> None:
+            self.compiling.append(logs["compiling"])
+
+    torch.manual_seed(0)
+    seen = Seen()
+    trainer = Trainer(build_model(ModelSpec((4,), 3, hidden=(5,))), objective_for("auto", "multiclass"),
+                      UpdateRule("sgd", {"lr": 0.1}), batch_size=8, callbacks=[seen], engine="compile")
+    trainer.fit(TensorData(torch.randn(32, 4), torch.randint(0, 3, (32,))), epochs=2)
+    assert seen.compiling == [(FIRST_COMPILE_S, False), None]
+    (key,) = json.loads((cache / "compile_times.json").read_text())
+    assert expected_compile_s(key)[1]
