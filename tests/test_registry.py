@@ -1,7 +1,7 @@
 import pytest
 
 from deepfit.errors import ConfigError
-from deepfit.registry import Registry
+from deepfit.registry import Names, Registry
 
 
 def _reg() -> Registry:
@@ -46,3 +46,28 @@ def test_duplicate_registration_is_refused():
     reg = _reg()
     with pytest.raises(ValueError, match="already registered"):
         reg.add("ADAM", lambda: None, summary="")
+
+
+def _declared() -> Registry:
+    return Registry(Names("optimizer", ["adam", ("nadam", "Nadam")]))
+
+
+def test_declared_registry_takes_the_declared_aliases():
+    reg = _declared()
+    reg.add("nadam", lambda: "nadam", summary="Adam with Nesterov")
+    assert reg.get("Nadam").aliases == ("Nadam",) and reg.canonical("NADAM") == "nadam"
+
+
+def test_declared_registry_refuses_an_undeclared_name():
+    with pytest.raises(ValueError, match=r"'sgd' is not declared in deepfit/names\.py"):
+        _declared().add("sgd", lambda: None, summary="")
+
+
+def test_declared_registry_refuses_aliases_given_at_registration():
+    with pytest.raises(ValueError, match=r"aliases are declared in deepfit/names\.py"):
+        _declared().add("adam", lambda: None, summary="", aliases=("Adam",))
+
+
+def test_names_answer_unknown_names_as_a_registry_does():
+    with pytest.raises(ConfigError, match=r"unknown optimizer 'nadm'; did you mean 'nadam'\? valid: adam, nadam"):
+        Names("optimizer", ["adam", ("nadam", "Nadam")]).canonical("nadm")

@@ -10,27 +10,43 @@ import json
 import math
 import shlex
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import tomli_w
 import tomllib
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
+from deepfit import names
 from deepfit.conventions import apply_keras, keras_enabled
 from deepfit.errors import ConfigError
-from deepfit.nn import ACTIVATIONS, DROPOUTS, INITIALIZERS
-from deepfit.nn.factory import REFERENCE_FORM, is_reference
-from deepfit.optim import CLIPPERS, OPTIMIZERS, SCHEDULES, resolve_hyperparameters, resolve_penalty
-from deepfit.registry import Registry
+from deepfit.registry import Names
+
+# torch is not imported here: names are checked against deepfit/names.py, and the checks that build a component
+# (an optimizer's hyperparameters, a penalty's factors, a factory reference) import their module when they run,
+# after everything else has passed (`config_from_dict`), so that a typo is reported before torch loads.
+_BEFORE_TORCH = "before_torch"  # validation context key: skip the checks that import torch
 
 
-def _known(registry: Registry, spec: Any, *, allow: tuple[str, ...] = ()) -> Any:
-    """Check a name (or `{name=...}` table) against its registry, so typos fail before any data loads."""
+def _before_torch(info: ValidationInfo) -> bool:
+    return bool(info.context and info.context.get(_BEFORE_TORCH))
+
+
+def _known(vocabulary: Names, spec: Any, *, allow: tuple[str, ...] = ()) -> Any:
+    """Check a name (or `{name=...}` table) against its family's names, so typos fail before any data loads."""
     name = spec.get("name") if isinstance(spec, dict) else spec
     if name in allow:
         return spec
     try:
-        registry.canonical(name)
+        vocabulary.canonical(name)
     except ConfigError as exc:
         raise ValueError(str(exc)) from None
     return spec
@@ -155,7 +171,7 @@ class ModelConfig(_Section):
     @classmethod
     def _known_layer_inits(cls, v: dict[str, Any] | None) -> dict[str, Any] | None:
         for spec in (v or {}).values():
-            _known(INITIALIZERS, spec, allow=("auto",))
+            _known(names.INITIALIZERS, spec, allow=("auto",))
         return v
 
     @field_validator("dropout")
@@ -169,17 +185,17 @@ class ModelConfig(_Section):
     @field_validator("dropout_kind")
     @classmethod
     def _known_dropout_kind(cls, v: str | None) -> str | None:
-        return v if v is None else _known(DROPOUTS, v)
+        return v if v is None else _known(names.DROPOUTS, v)
 
     @field_validator("activation")
     @classmethod
     def _known_activation(cls, v: Any) -> Any:
-        return v if v is None else _known(ACTIVATIONS, v)
+        return v if v is None else _known(names.ACTIVATIONS, v)
 
     @field_validator("init")
     @classmethod
     def _known_init(cls, v: Any) -> Any:
-        return v if v is None else _known(INITIALIZERS, v, allow=("auto",))
+        return v if v is None else _known(names.INITIALIZERS, v, allow=("auto",))
 
     @field_validator("hidden")
     @classmethod
@@ -191,8 +207,12 @@ class ModelConfig(_Section):
 
     @field_validator("factory")
     @classmethod
-    def _factory_reference(cls, v: str | None) -> str | None:
-        if v is not None and not is_reference(v):
+    def _factory_reference(cls, v: str | None, info: ValidationInfo) -> str | None:
+        if v is None or _before_torch(info):
+            return v
+        from deepfit.nn.factory import REFERENCE_FORM, is_reference
+
+        if not is_reference(v):
             raise ValueError(f"expected {REFERENCE_FORM}")
         return v
 
@@ -227,7 +247,7 @@ class OptimConfig(BaseModel):
     @field_validator("name")
     @classmethod
     def _known_optimizer(cls, v: str) -> str:
-        return _known(OPTIMIZERS, v)
+        return _known(names.OPTIMIZERS, v)
 
     @model_validator(mode="before")
     @classmethod
@@ -251,8 +271,12 @@ class OptimConfig(BaseModel):
         return data
 
     @model_validator(mode="after")
-    def _valid_for_the_optimizer(self) -> OptimConfig:
+    def _valid_for_the_optimizer(self, info: ValidationInfo) -> OptimConfig:
         """Build the optimizer over a throw-away tensor, so an unknown parameter or a bad value fails here."""
+        if _before_torch(info):
+            return self
+        from deepfit.optim import resolve_hyperparameters
+
         try:
             resolve_hyperparameters(self.name, self.params())
         except ConfigError as exc:
@@ -279,7 +303,7 @@ class ScheduleConfig(BaseModel):
     @field_validator("name")
     @classmethod
     def _known_schedule(cls, v: str) -> str:
-        return _known(SCHEDULES, v)
+        return _known(names.SCHEDULES, v)
 
     def params(self) -> dict[str, Any]:
         return dict(self.model_extra or {})
@@ -307,7 +331,10 @@ class TrainConfig(_Section):
         default_factory=EarlyStoppingConfig, description="early stopping settings; false turns it off"
     )
     checkpoint_every: int = Field(1, ge=1, description="write a resumable checkpoint every N epochs")
-    eval_batch_size: int = Field(4096, ge=1)
+    eval_batch_size: Annotated[int, Field(ge=1)] | Literal["auto"] = Field(
+        "auto", description="samples per evaluation batch; auto: 4096 on an accelerator, on a CPU the largest "
+        "batch whose largest layer output fits the cache (train/eval_batch.py)"
+    )
     threads: int | Literal["auto"] = Field(
         "auto", description="CPU threads for torch: a number, or auto (1 when the load average says the cores are "
         "busy, else torch's default; run/threads.py)"
@@ -399,14 +426,14 @@ class RegularizationConfig(_Section):
 
     @field_validator("penalty")
     @classmethod
-    def _valid_penalty(cls, v: Any) -> Any:
-        return _checked(resolve_penalty, _finite(v))
+    def _valid_penalty(cls, v: Any, info: ValidationInfo) -> Any:
+        return _checked_penalty(_finite(v), info)
 
     @field_validator("layers")
     @classmethod
-    def _valid_layer_penalties(cls, v: dict[str, Any]) -> dict[str, Any]:
+    def _valid_layer_penalties(cls, v: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
         for spec in _finite(v).values():
-            _checked(resolve_penalty, spec)
+            _checked_penalty(spec, info)
         return v
 
     @field_validator("max_norm")
@@ -424,9 +451,17 @@ class RegularizationConfig(_Section):
         return dict(self.max_norm) if isinstance(self.max_norm, dict) else {"max_value": self.max_norm}
 
 
-def _checked(check: Any, v: Any) -> Any:
+def _checked_penalty(v: Any, info: ValidationInfo) -> Any:
+    """`v` unchanged once `resolve_penalty` accepts it; before torch, only its name is checked."""
+    if _before_torch(info):
+        name = v.get("name") if isinstance(v, dict) else v
+        if isinstance(name, str) and name != "none":
+            _known(names.PENALTIES, name)
+        return v
+    from deepfit.optim import resolve_penalty
+
     try:
-        check(v)
+        resolve_penalty(v)
     except ConfigError as exc:
         raise ValueError(str(exc)) from None
     return v
@@ -441,7 +476,7 @@ class ClipConfig(_Section):
     @field_validator("name")
     @classmethod
     def _known_clip(cls, v: str) -> str:
-        return _known(CLIPPERS, v)
+        return _known(names.CLIPPERS, v)
 
     def params(self) -> dict[str, Any]:
         return {"threshold": self.threshold} if self.threshold is not None else {}
@@ -559,9 +594,18 @@ def _section_model(loc: tuple[Any, ...]) -> type[BaseModel] | None:
 
 
 def config_from_dict(data: dict[str, Any], *, source: str = "config") -> RunConfig:
-    """Validate a nested dict into a `RunConfig`, turning pydantic's errors into one `ConfigError`."""
+    """Validate a nested dict into a `RunConfig`, turning pydantic's errors into one `ConfigError`.
+
+    Keys, values and names are checked first without torch (a typo answers in well under a second, not
+    after torch's import); only a config that passes is checked again with the components built.
+    """
+    _validated(data, source, context={_BEFORE_TORCH: True})
+    return _validated(data, source, context=None)
+
+
+def _validated(data: dict[str, Any], source: str, context: dict[str, Any] | None) -> RunConfig:
     try:
-        return RunConfig.model_validate(data)
+        return RunConfig.model_validate(data, context=context)
     except ValidationError as exc:
         raise _format_validation_error(exc, source) from None
     except (ArithmeticError, TypeError) as exc:  # raised inside a validator, which pydantic does not wrap

@@ -234,6 +234,28 @@ def test_help_and_argument_errors_import_nothing_heavy(argv):
     assert done.stdout.strip().splitlines()[-1] == "[]", done.stdout + done.stderr
 
 
+_TYPOS = {
+    "model.activaton=elu": "deepfit train: error: config: model.activaton: unknown key; valid keys: hidden, "
+    "activation, init, norm, dropout, input_dropout, dropout_kind, input_norm, norm_momentum, norm_eps, layer_init, "
+    "factory, options",
+    "optimizer.name=nadm": "deepfit train: error: config: optimizer.name: unknown optimizer 'nadm'; did you mean "
+    "'nadam'? valid: adagrad, adam, adamax, adamw, ftrl, momentum, nadam, nesterov, rmsprop, sgd; got 'nadm'",
+    "regularization.penalty=l3": "deepfit train: error: config: regularization.penalty: unknown penalty 'l3' valid: "
+    "l1, l1_l2, l2; got 'l3'",
+}
+
+
+@pytest.mark.parametrize("override", list(_TYPOS))
+def test_config_typo_is_reported_before_torch_is_imported(override):
+    """A misspelt key or name is told with the config's own message, without importing torch or numpy."""
+    code = ("import sys\nfrom deepfit.cli.main import main\ncode = main(sys.argv[1:])\n"
+            "print(code, [m for m in ('torch', 'numpy', 'matplotlib') if m in sys.modules])")
+    done = subprocess.run([sys.executable, "-c", code, "train", "--set", override], capture_output=True, text=True,
+                          timeout=60)
+    assert done.stdout.strip() == "2 []", done.stdout + done.stderr
+    assert done.stderr.strip() == _TYPOS[override]
+
+
 def _subcommands() -> dict[str, argparse.ArgumentParser]:
     sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
     return dict(sub.choices)

@@ -77,8 +77,9 @@ def test_ctrl_c_before_the_first_checkpoint_says_there_is_nothing_to_resume(tmp_
                                                                             ctrl_c_in_epoch):
     ctrl_c_in_epoch(1)
     code, _, err = _run(capsys, "train", "--data", str(blobs_npz), "--out", str(tmp_path), "--epochs", "2", *BASE)
-    assert code == 130 and "interrupted before the first checkpoint;" in err and "nothing to resume" in err
-    assert "--resume" not in err
+    assert code == 130 and "interrupted before the first checkpoint," in err and "nothing to resume" in err
+    assert "--resume" not in err and "was removed. Start again with:" in err
+    assert not [p for p in tmp_path.iterdir() if p.is_dir()]  # the run directory is gone
 
 
 @pytest.mark.parametrize("restore", [True, False])

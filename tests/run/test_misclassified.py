@@ -4,7 +4,8 @@ import torch
 from safetensors.torch import load_file
 
 from deepfit.data import from_arrays
-from deepfit.run.misclassified import is_image_shape, misclassified, predictions_with_losses, save_misclassified
+from deepfit.run.misclassified import is_image_shape, misclassified, save_misclassified
+from deepfit.run.predictions import FinalPass
 
 
 def _images(n=40, shape=(6, 6), standardize=True):
@@ -71,7 +72,8 @@ def test_a_trained_runs_losses_are_the_cross_entropy_of_each_test_sample():
     _, _, splits = _images()
     torch.manual_seed(0)
     trainer = Trainer(build_model(ModelSpec((6, 6), 3, hidden=[4])), objective_for("auto", "multiclass"))
-    classes, losses = predictions_with_losses(trainer, splits)
+    final = FinalPass(trainer, splits)
+    classes, losses = final.classes(), final.losses()
     logits = trainer.model(splits.test.x)
     expected = torch.nn.functional.cross_entropy(logits, splits.test.y.long(), reduction="none")
     assert classes.shape == losses.shape == (1, 10)

@@ -161,6 +161,21 @@ def test_an_interrupted_run_says_how_to_continue_it_or_why_not(epoch, cannot, me
     assert isinstance(exc, KeyboardInterrupt) and str(exc) == message
 
 
+def test_ctrl_c_before_the_first_checkpoint_removes_the_new_run_directory(finished_run, monkeypatch, tmp_path):
+    cfg, _ = finished_run
+
+    def ctrl_c(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(deepfit.run.training.Trainer, "fit", ctrl_c)
+    monkeypatch.setattr(sys, "argv", ["deepfit", "train", "--epochs", "2"])
+    with pytest.raises(RunInterrupted) as info:
+        run_training(cfg.model_copy(update={"out": str(tmp_path / "runs")}))
+    assert not info.value.run_dir.exists() and not any((tmp_path / "runs").iterdir())
+    assert str(info.value) == (f"interrupted before the first checkpoint, so {info.value.run_dir} held nothing to "
+                               "resume and was removed. Start again with:\n  deepfit train --epochs 2")
+
+
 def test_an_interrupted_run_without_a_directory_is_a_plain_keyboard_interrupt(finished_run, monkeypatch):
     cfg, _ = finished_run
 

@@ -225,7 +225,7 @@ def test_compiled_steps_train_as_the_eager_ones():
                        engine="compile")
     compiled.fit(data, epochs=2)
     assert compiled.engine_used == "compile"
-    assert compiled.group._step.whole  # one graph: batch, forward, gradient, update
+    assert compiled.group._step.step.whole  # one graph: batch, forward, gradient, update
     for a, b in zip(eager.models, compiled.models, strict=True):
         _close(a, b, tol=1e-5)
 
@@ -243,7 +243,7 @@ def test_each_group_compiles_its_own_step_past_dynamos_recompile_limit():
                               objective_for("auto", "multiclass"), UpdateRule("sgd", {"lr": 0.01}),
                               batch_size=BATCH, seed=list(range(k)) if k > 1 else 0, engine="compile")
             trainer.fit(data, epochs=1)
-            assert trainer.group._step.whole
+            assert trainer.group._step.step.whole
             assert counters["stats"]["unique_graphs"] > before, f"the group of {k} ran its step uncompiled"
 
 

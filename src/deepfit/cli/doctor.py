@@ -48,6 +48,10 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
+    if args.run_dir is not None:
+        return show_run(Path(args.run_dir))
+    cfg = config_from_args(args, default_preset=DEFAULT_TRAIN_PRESET)  # validated before torch is imported
+
     from deepfit.config import to_toml
     from deepfit.diagnose.doctor import doctor_run
     from deepfit.diagnose.remedies import apply_remedy
@@ -55,9 +59,6 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     from deepfit.report.doctor import write_doctor_report
     from deepfit.run import create_run_dir, write_json
 
-    if args.run_dir is not None:
-        return show_run(Path(args.run_dir))
-    cfg = config_from_args(args, default_preset=DEFAULT_TRAIN_PRESET)
     repaired = None
     if args.fix:
         repaired = repair(cfg, steps=args.steps, max_rounds=args.max_rounds, quiet=args.quiet)

@@ -37,6 +37,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_lr_find(args: argparse.Namespace) -> int:
+    cfg = config_from_args(args)  # validated before torch is imported
+
     from deepfit.diagnose import find_lr
     from deepfit.report.lr_finder import FILE as LR_FIND_FILE
     from deepfit.report.lr_finder import plot_lr_finder
@@ -44,7 +46,6 @@ def cmd_lr_find(args: argparse.Namespace) -> int:
     from deepfit.run import build_member, build_trainer, load_splits, model_spec, resolve_device, write_json
     from deepfit.run.threads import use_threads
 
-    cfg = config_from_args(args)
     figure = figure_path(args.figure_dir, "lr_find.png")
     use_threads(cfg.train.threads)
     device = resolve_device(cfg.train.device)

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from deepfit.errors import ConfigError, DataError, OutputError
+from deepfit.names import DATASETS
 from deepfit.presets import PRESETS
 
 if TYPE_CHECKING:
@@ -103,8 +104,6 @@ def data_overrides(value: str) -> list[str]:
         DataError: VALUE looks like a path (a separator or an extension) but does not exist, or is a file of
             another type than .npz, .csv or .npy. Other unknown names are the registry's `ConfigError`.
     """
-    from deepfit.data import DATASETS
-
     features, comma, labels = value.partition(",")
     if comma and features.endswith(".npy") and labels.endswith(".npy"):  # X.npy,LABELS.npy
         return ["data.name=npy", f"data.path={_quote(features)}", f"data.labels={_quote(labels)}"]

@@ -30,11 +30,12 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_schedule_plot(args: argparse.Namespace) -> int:
+    cfg = config_from_args(args)  # validated before torch is imported
+
     from deepfit.optim import ScheduleWithMomentum
     from deepfit.report import plot_series
     from deepfit.run.setup import load_splits, run_lr, run_schedule, schedule_length
 
-    cfg = config_from_args(args)
     figure = figure_path(args.figure_dir, "schedule.png")
     if args.steps_per_epoch is not None and args.steps_per_epoch < 1:
         raise ConfigError(f"--steps-per-epoch must be >= 1, got {args.steps_per_epoch}")

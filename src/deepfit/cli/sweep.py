@@ -31,6 +31,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
+    cfg = config_from_args(args, base={"name": "sweep", "out": "studies"})  # validated before torch is imported
+
     from deepfit.cli.study import print_results
     from deepfit.config import SweepConfig, to_dict
     from deepfit.run.sweep import expand_grid, parse_grid
@@ -38,7 +40,6 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     from deepfit.train.distributed import refuse_under_torchrun
 
     refuse_under_torchrun("deepfit sweep")
-    cfg = config_from_args(args, base={"name": "sweep", "out": "studies"})
     sweep = cfg.sweep or SweepConfig()
     grid = dict(sweep.grid)
     for option in args.grid:

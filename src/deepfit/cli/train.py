@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     import torch
     from rich.table import Table
 
+    from deepfit.config import RunConfig
     from deepfit.diagnose.rules import Finding
     from deepfit.run import RunResult
     from deepfit.train import Trainer
@@ -62,16 +63,26 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
 
 def cmd_train(args: argparse.Namespace) -> int:
     """Train, resume or diagnose a run; Ctrl-C ends it with the command that continues it (exit 130)."""
+    cfg = None if args.resume else _new_run_config(args)  # a typo answers here, before torch is imported
     from deepfit.run.rundir import RunInterrupted
 
     try:
-        return _train(args)
+        return _train(args, cfg)
     except RunInterrupted as exc:
         print(f"deepfit train: {exc}", file=sys.stderr)
         return 130
 
 
-def _train(args: argparse.Namespace) -> int:
+def _new_run_config(args: argparse.Namespace) -> RunConfig:
+    """The validated config of a new run: preset, --config, --set and the flags."""
+    args.overrides = [*args.overrides, *_tracking_overrides(args)]
+    cfg = config_from_args(args, default_preset=DEFAULT_TRAIN_PRESET)
+    if cfg.sweep is not None:
+        raise ConfigError("this config has a [sweep] section: run it with `deepfit sweep`, or remove the section")
+    return cfg
+
+
+def _train(args: argparse.Namespace, cfg: RunConfig | None) -> int:
     from deepfit.cli.run_summary import SummaryAtStart
     from deepfit.diagnose.doctor import run_diagnosed
     from deepfit.run import load_run_config, run_training
@@ -93,10 +104,6 @@ def _train(args: argparse.Namespace) -> int:
         start = SummaryAtStart(None if args.quiet else console, title=cfg.name)
         result = run_training(cfg, quiet=args.quiet, run_dir=run_dir, resume=True, extra_callbacks=[start])
     else:
-        args.overrides = [*args.overrides, *_tracking_overrides(args)]
-        cfg = config_from_args(args, default_preset=DEFAULT_TRAIN_PRESET)
-        if cfg.sweep is not None:
-            raise ConfigError("this config has a [sweep] section: run it with `deepfit sweep`, or remove the section")
         start = SummaryAtStart(None if args.quiet else console, title=cfg.name)
         if args.diagnose or cfg.train.diagnose:
             result, _ = run_diagnosed(cfg, quiet=args.quiet, report=_tell, extra_callbacks=[start])
@@ -166,6 +173,7 @@ def early_stopping_line(es: dict, epochs: int) -> str:
 def _load(run_dir: str, device: str) -> tuple[Trainer, dict]:
     from deepfit.nn import load_model
     from deepfit.run import load_run_config, resolve_device
+    from deepfit.run.setup import eval_batch_option
     from deepfit.train import Trainer, objective_for
 
     cfg = load_run_config(run_dir)
@@ -174,7 +182,7 @@ def _load(run_dir: str, device: str) -> tuple[Trainer, dict]:
         model,
         objective_for(meta.get("task", cfg.train.loss), cfg.data.task),
         device=resolve_device(device),
-        eval_batch_size=cfg.train.eval_batch_size,
+        eval_batch_size=eval_batch_option(cfg.train),
     )
     return trainer, {"cfg": cfg, "meta": meta, "spec": spec, **extra}
 

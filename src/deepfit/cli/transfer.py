@@ -27,9 +27,6 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_transfer(args: argparse.Namespace) -> int:
-    from deepfit.cli.train import report_run
-    from deepfit.run import run_training
-
     unfreeze = args.unfreeze
     if unfreeze is not None:
         unfreeze = unfreeze if unfreeze.isdigit() else json.dumps(unfreeze)  # a count, or all / none
@@ -42,5 +39,9 @@ def cmd_transfer(args: argparse.Namespace) -> int:
         "data.task": args.task and json.dumps(args.task),
     }
     args.overrides = [*args.overrides, *(f"{k}={v}" for k, v in flags.items() if v is not None)]
-    cfg = config_from_args(args)
+    cfg = config_from_args(args)  # validated before torch is imported
+
+    from deepfit.cli.train import report_run
+    from deepfit.run import run_training
+
     return report_run(run_training(cfg, quiet=args.quiet), quiet=args.quiet)

@@ -143,7 +143,6 @@ def find_fashion_mnist(
 @DATASETS.register(
     "fashion_mnist",
     summary="Zalando's 28x28 grayscale clothing images: 60,000 train, 10,000 test, 10 classes",
-    aliases=("fmnist",),  # "fashion-mnist" needs no alias: registry lookup ignores '-' and '_'
 )
 def fashion_mnist(dir: str | Path | None = None, **find_options) -> RawDataset:
     """Fashion-MNIST as uint8 images (n, 28, 28) and uint8 labels 0-9, found by `find_fashion_mnist`."""

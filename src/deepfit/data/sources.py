@@ -13,6 +13,7 @@ import numpy as np
 
 from deepfit.data.idx import read_idx
 from deepfit.errors import ConfigError, DataError
+from deepfit.names import DATASETS as DATASET_NAMES
 from deepfit.registry import Registry
 
 
@@ -31,7 +32,7 @@ class RawDataset(NamedTuple):
     valid: int | None = None
 
 
-DATASETS: Registry[RawDataset] = Registry("dataset")
+DATASETS: Registry[RawDataset] = Registry(DATASET_NAMES)
 
 # role -> base names accepted for it, each also with ".gz"; the first is the canonical MNIST name
 IDX_NAMES: dict[str, tuple[str, ...]] = {

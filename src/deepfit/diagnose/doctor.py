@@ -109,7 +109,6 @@ def run_context(cfg: RunConfig, splits: Splits) -> dict[str, Any]:
         "images": len(splits.input_shape) >= 2,
         "hidden": list(spec.hidden),
         "selfnorm": [dataclasses.asdict(v) for v in violations],
-        "batch_size": cfg.train.batch_size,
         "transfer": cfg.transfer is not None,
         "classes": splits.num_classes,
         "class_frequencies": class_frequencies(splits, cfg.data.task),

@@ -110,7 +110,8 @@ def oscillating_accuracy(record: Record, ctx: Context) -> Finding | None:
                    f"the probe batch's accuracy swings by {max(big):.0%} up and down ({len(big)} swings of "
                    f"{OSCILLATION_AMPLITUDE:.0%} or more in {len(judged)} probes): the steps overshoot",
                    {"swings": [float(f"{s:.3g}") for s in big], "probes_judged": len(judged),
-                    "threshold": float(f"{_swing_threshold(statistics.fmean(judged), samples):.3g}")}, remedies, "docs/optimizers.md",
+                    "threshold": float(f"{_swing_threshold(statistics.fmean(judged), samples):.3g}")},
+                   remedies, "docs/optimizers.md",
                    steps=[p["step"] for p in record["probes"][len(accs) - len(judged):]],
                    strength=len(big) / (OSCILLATION_RATE * len(judged)))
 

@@ -8,31 +8,32 @@ from __future__ import annotations
 
 from torch import nn
 
+from deepfit import names
 from deepfit.errors import ConfigError
 from deepfit.registry import Registry
 
-ACTIVATIONS: Registry[nn.Module] = Registry("activation")
+ACTIVATIONS: Registry[nn.Module] = Registry(names.ACTIVATIONS)
 
 
-def _simple(module: type[nn.Module], name: str, summary: str, aliases: tuple[str, ...] = ()) -> None:
+def _simple(module: type[nn.Module], name: str, summary: str) -> None:
     def constructor(units: int) -> nn.Module:
         return module()
 
     constructor.__name__ = name
-    ACTIVATIONS.add(name, constructor, summary=summary, aliases=aliases)
+    ACTIVATIONS.add(name, constructor, summary=summary)
 
 
 _simple(nn.ReLU, "relu", "max(0, z)")
 _simple(nn.SELU, "selu", "scaled ELU; self-normalising with LeCun init, Klambauer et al. 2017")
-_simple(nn.SiLU, "swish", "z * sigmoid(z), Ramachandran et al. 2017", aliases=("silu",))
+_simple(nn.SiLU, "swish", "z * sigmoid(z), Ramachandran et al. 2017")
 _simple(nn.GELU, "gelu", "z * Phi(z), Hendrycks & Gimpel 2016")
 _simple(nn.Mish, "mish", "z * tanh(softplus(z)), Misra 2019")
 _simple(nn.Tanh, "tanh", "hyperbolic tangent")
-_simple(nn.Sigmoid, "sigmoid", "logistic function 1 / (1 + exp(-z))", aliases=("logistic",))
+_simple(nn.Sigmoid, "sigmoid", "logistic function 1 / (1 + exp(-z))")
 _simple(nn.Softplus, "softplus", "log(1 + exp(z))")
 _simple(nn.Softsign, "softsign", "z / (1 + |z|)")
 _simple(nn.Hardsigmoid, "hard_sigmoid", "relu6(z + 3) / 6, as Keras 3")
-_simple(nn.Identity, "linear", "identity (no activation)", aliases=("identity", "none"))
+_simple(nn.Identity, "linear", "identity (no activation)")
 
 
 @ACTIVATIONS.register("leaky_relu", summary="max(alpha * z, z); alpha defaults to 0.01 as PyTorch")

@@ -13,11 +13,12 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from deepfit import names
 from deepfit.errors import ConfigError
 from deepfit.registry import Registry
 
 Tensor = torch.Tensor
-DROPOUTS: Registry[nn.Module] = Registry("dropout kind")
+DROPOUTS: Registry[nn.Module] = Registry(names.DROPOUTS)
 _DROPOUT_TYPES = (nn.modules.dropout._DropoutNd,)  # Dropout, AlphaDropout, FeatureAlphaDropout, ...
 
 
@@ -29,7 +30,7 @@ def check_rate(rate: float, field: str = "dropout") -> float:
 
 
 @DROPOUTS.register(
-    "standard", summary="inverted dropout: zero with prob p, scale kept units by 1/(1-p)", aliases=("dropout",)
+    "standard", summary="inverted dropout: zero with prob p, scale kept units by 1/(1-p)"
 )
 def standard(rate: float) -> nn.Module:
     """Inverted dropout (Srivastava et al. 2014): `y = x * m / (1 - p)`, `m ~ Bernoulli(1 - p)` in training,
@@ -38,7 +39,7 @@ def standard(rate: float) -> nn.Module:
 
 
 @DROPOUTS.register(
-    "alpha", summary="alpha dropout for SELU nets: keeps mean and variance (Klambauer 2017)", aliases=("alpha_dropout",)
+    "alpha", summary="alpha dropout for SELU nets: keeps mean and variance (Klambauer 2017)"
 )
 def alpha(rate: float) -> nn.Module:
     """Alpha dropout (Klambauer et al. 2017): dropped units are set to SELU's negative saturation value

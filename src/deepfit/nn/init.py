@@ -11,11 +11,12 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
+from deepfit import names
 from deepfit.errors import ConfigError
 from deepfit.registry import Registry
 
 Initializer = Callable[[torch.Tensor], torch.Tensor]
-INITIALIZERS: Registry[Initializer] = Registry("initializer")
+INITIALIZERS: Registry[Initializer] = Registry(names.INITIALIZERS)
 
 # stddev of a standard normal truncated to [-2, 2]; Keras divides by it so the truncated draw keeps the
 # requested variance.
@@ -75,22 +76,21 @@ def _scaled(scale: float, mode: str, distribution: str) -> Callable[[], Initiali
     return lambda: variance_scaling(scale, mode, distribution)
 
 
-for _name, _scale, _mode, _dist, _summary, _aliases in [
+for _name, _scale, _mode, _dist, _summary in [
     (
         "glorot_uniform",
         1.0,
         "fan_avg",
         "uniform",
         "U(±sqrt(6 / (fan_in + fan_out))), Glorot & Bengio 2010",
-        (),
     ),
-    ("glorot_normal", 1.0, "fan_avg", "truncated_normal", "truncated N, var 1 / fan_avg (Keras)", ()),
-    ("he_normal", 2.0, "fan_in", "truncated_normal", "truncated N, var 2 / fan_in (Keras), He 2015", ()),
-    ("he_uniform", 2.0, "fan_in", "uniform", "U(±sqrt(6 / fan_in)), He et al. 2015", ()),
-    ("lecun_normal", 1.0, "fan_in", "truncated_normal", "truncated N, var 1 / fan_in (Keras); for SELU", ()),
-    ("lecun_uniform", 1.0, "fan_in", "uniform", "U(±sqrt(3 / fan_in)), LeCun et al. 1998", ()),
+    ("glorot_normal", 1.0, "fan_avg", "truncated_normal", "truncated N, var 1 / fan_avg (Keras)"),
+    ("he_normal", 2.0, "fan_in", "truncated_normal", "truncated N, var 2 / fan_in (Keras), He 2015"),
+    ("he_uniform", 2.0, "fan_in", "uniform", "U(±sqrt(6 / fan_in)), He et al. 2015"),
+    ("lecun_normal", 1.0, "fan_in", "truncated_normal", "truncated N, var 1 / fan_in (Keras); for SELU"),
+    ("lecun_uniform", 1.0, "fan_in", "uniform", "U(±sqrt(3 / fan_in)), LeCun et al. 1998"),
 ]:
-    INITIALIZERS.add(_name, _scaled(_scale, _mode, _dist), summary=_summary, aliases=_aliases)
+    INITIALIZERS.add(_name, _scaled(_scale, _mode, _dist), summary=_summary)
 
 
 @INITIALIZERS.register("kaiming_normal", summary="PyTorch kaiming_normal_: N(0, sqrt(2 / fan_in)), untruncated")

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 
 import torch
 
+from deepfit import names
 from deepfit.errors import ConfigError
 from deepfit.registry import Registry
 
@@ -20,7 +21,7 @@ Tensor = torch.Tensor
 Segments = Sequence[tuple[int, int]]
 # (grads (K, N), threshold (K, 1), segments) -> (clipped grads, grad_norm (K,), clipped (K,))
 Clip = Callable[[Tensor, Tensor, Segments], tuple[Tensor, Tensor, Tensor]]
-CLIPPERS: Registry[Clip] = Registry("gradient clipping")
+CLIPPERS: Registry[Clip] = Registry(names.CLIPPERS)
 DEFAULT_THRESHOLD = 1.0  # Géron's SGD(clipvalue=1.0) and SGD(clipnorm=1.0), ch. 11
 
 

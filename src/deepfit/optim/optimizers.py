@@ -11,11 +11,12 @@ from typing import Any
 
 import torch
 
+from deepfit import names
 from deepfit.errors import ConfigError
 from deepfit.optim.ftrl import Ftrl
 from deepfit.registry import Registry
 
-OPTIMIZERS: Registry[torch.optim.Optimizer] = Registry("optimizer")
+OPTIMIZERS: Registry[torch.optim.Optimizer] = Registry(names.OPTIMIZERS)
 Params = Iterable[torch.Tensor] | Iterable[dict[str, Any]]
 
 
@@ -39,7 +40,7 @@ def momentum(params: Params, lr: float = 0.01, momentum: float = 0.9, **kw: Any)
     return sgd(params, lr=lr, momentum=momentum, **kw)
 
 
-@OPTIMIZERS.register("nesterov", summary="SGD with Nesterov momentum 0.9 (Nesterov 1983)", aliases=("nag",))
+@OPTIMIZERS.register("nesterov", summary="SGD with Nesterov momentum 0.9 (Nesterov 1983)")
 def nesterov(params: Params, lr: float = 0.01, momentum: float = 0.9, **kw: Any):
     return sgd(params, lr=lr, momentum=momentum, nesterov=True, **kw)
 

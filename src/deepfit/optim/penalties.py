@@ -13,6 +13,7 @@ from typing import Any
 
 import torch
 
+from deepfit import names
 from deepfit.errors import ConfigError
 from deepfit.optim.kernels import layer_settings
 from deepfit.registry import Registry
@@ -31,7 +32,7 @@ class WeightPenalty:
         return self.l1 * w.abs().sum() + self.l2 * w.square().sum()
 
 
-PENALTIES: Registry[WeightPenalty] = Registry("penalty")
+PENALTIES: Registry[WeightPenalty] = Registry(names.PENALTIES)
 
 
 def _factor(name: str, key: str, value: float) -> float:
@@ -56,7 +57,7 @@ def l2(l2: float = 0.01) -> WeightPenalty:
     return WeightPenalty(l2=_factor("l2", "l2", l2))
 
 
-@PENALTIES.register("l1_l2", summary="l1 * sum(|w|) + l2 * sum(w^2) (elastic net)", aliases=("elastic_net",))
+@PENALTIES.register("l1_l2", summary="l1 * sum(|w|) + l2 * sum(w^2) (elastic net)")
 def l1_l2(l1: float = 0.01, l2: float = 0.01) -> WeightPenalty:
     """Elastic net `l1 * sum(|w|) + l2 * sum(w^2)`; defaults as Keras `regularizers.l1_l2`."""
     return WeightPenalty(_factor("l1_l2", "l1", l1), _factor("l1_l2", "l2", l2))

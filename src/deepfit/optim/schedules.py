@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from deepfit import names
 from deepfit.errors import ConfigError
 from deepfit.registry import Registry
 
@@ -44,7 +45,7 @@ class Plateau:
     params: dict[str, Any] = field(default_factory=dict)
 
 
-SCHEDULES: Registry[Schedule | Plateau] = Registry("schedule")
+SCHEDULES: Registry[Schedule | Plateau] = Registry(names.SCHEDULES)
 
 
 def _positive(name: str, field_name: str, value: float) -> None:
@@ -98,7 +99,6 @@ def exponential(lr0: float, total_steps: int | None = None, *, s: float | None =
 @SCHEDULES.register(
     "piecewise",
     summary="piecewise constant: the i-th value from the (i-1)-th boundary on",
-    aliases=("piecewise_constant",),
 )
 def piecewise(
     lr0: float, total_steps: int | None = None, *, boundaries: Sequence[int], values: Sequence[float],
@@ -130,7 +130,6 @@ def _linear(start: float, end: float, frac: float) -> float:
 @SCHEDULES.register(
     "one_cycle",
     summary="1cycle: lr0 -> max_lr -> lr0 -> annihilation, momentum inverse",
-    aliases=("1cycle", "onecycle"),
 )
 def one_cycle(
     lr0: float,
@@ -220,7 +219,6 @@ def cosine(lr0: float, total_steps: int | None = None, *, warmup_steps: int = 0,
 @SCHEDULES.register(
     "performance",
     summary="reduce on plateau: lr *= factor after `patience` epochs without progress",
-    aliases=("reduce_on_plateau", "plateau"),
 )
 def performance(lr0: float, total_steps: int | None = None, **params: Any) -> Plateau:
     """Performance scheduling (Géron, ch. 11): a stateful callback, so this entry only carries its settings.

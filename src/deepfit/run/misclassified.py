@@ -14,33 +14,9 @@ from safetensors.torch import save_file
 
 from deepfit.atomic import atomic_path
 from deepfit.data import Splits
-from deepfit.train import Trainer
 
 FILE = "misclassified.safetensors"
 LIMIT = 25  # a 5 x 5 grid
-
-
-def predicted_test_classes(trainer: Trainer, splits: Splits) -> torch.Tensor | None:
-    """(K, n): each member's predicted class of every test sample; None without a classified test split."""
-    predicted = predictions_with_losses(trainer, splits)
-    return None if predicted is None else predicted[0]
-
-
-def predictions_with_losses(trainer: Trainer, splits: Splits) -> tuple[torch.Tensor, torch.Tensor] | None:
-    """(classes, losses), each (K, n): every member's predicted class of each test sample and the sample's
-    loss, -log p(true class) (the cross-entropy of that sample); None without a classified test split."""
-    if splits.test is None or not len(splits.test) or not splits.num_classes or trainer.objective.hits is None:
-        return None
-    probs = trainer.predict(splits.test.x)
-    probs = probs.unsqueeze(0) if len(trainer.members) == 1 else probs  # (K, n, ...)
-    y = splits.test.y.to(probs.device).long()  # (n,)
-    if probs.dim() == 3:
-        p_true = probs.gather(2, y.expand(probs.shape[0], -1).unsqueeze(2)).squeeze(2)  # (K, n)
-        classes = probs.argmax(2)
-    else:
-        p = probs.reshape(probs.shape[0], -1)  # (K, n): p(class 1)
-        p_true, classes = torch.where(y == 1, p, 1 - p), (p > 0.5).long()
-    return classes, -torch.log(p_true.double().clamp_min(1e-300))
 
 
 def is_image_shape(shape: tuple[int, ...]) -> bool:
@@ -59,8 +35,8 @@ def misclassified(
     inputs are not images, there is no test split, or nothing is wrong.
 
     Args:
-        predicted: (n,) one member's predicted class of every test sample (`predictions_with_losses`).
-        losses: (n,) that member's loss of each test sample.
+        predicted: (n,) one member's predicted class of every test sample (`FinalPass.classes`, run/predictions.py).
+        losses: (n,) that member's loss of each test sample (`FinalPass.losses`).
     """
     if splits.test is None or not is_image_shape(splits.input_shape):
         return None

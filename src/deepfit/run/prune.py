@@ -13,7 +13,7 @@ from deepfit.errors import ConfigError
 from deepfit.nn import load_model, save_model
 from deepfit.optim import apply_masks_, magnitude_masks, sparsity_report
 from deepfit.run.rundir import create_run_dir, write_json
-from deepfit.run.setup import build_trainer, load_splits, resolve_device
+from deepfit.run.setup import build_trainer, eval_batch_option, load_splits, resolve_device
 from deepfit.run.training import load_run_config
 from deepfit.train import Trainer, objective_for
 from deepfit.train.seeding import seed_everything
@@ -50,7 +50,7 @@ def prune_run(
     dev = resolve_device(device)
     splits = load_splits(cfg).to(dev)
     evaluator = Trainer(
-        model, objective_for(cfg.train.loss, cfg.data.task), device=dev, eval_batch_size=cfg.train.eval_batch_size
+        model, objective_for(cfg.train.loss, cfg.data.task), device=dev, eval_batch_size=eval_batch_option(cfg.train)
     )
     metrics: dict[str, Any] = {"before": _figures(evaluator, splits)}
     apply_masks_(model, masks)  # fine-tuning re-applies the masks after every step

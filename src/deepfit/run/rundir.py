@@ -54,12 +54,16 @@ class RunInterrupted(KeyboardInterrupt):
     """Ctrl-C stopped a run that writes a directory; the message says how to continue it, or why it cannot be.
 
     A `KeyboardInterrupt`, so whatever catches Ctrl-C still does; `deepfit train` prints the message.
-    `epoch` is that of the last checkpoint (None: none yet); `cannot_resume` says why the run cannot go on.
+    `epoch` is that of the last checkpoint (None: none yet); `cannot_resume` says why the run cannot go on;
+    `removed`: the run directory, which held no checkpoint (Ctrl-C while the step compiled), was removed.
     """
 
-    def __init__(self, run_dir: Path, epoch: int | None, *, cannot_resume: str = "") -> None:
+    def __init__(self, run_dir: Path, epoch: int | None, *, cannot_resume: str = "", removed: bool = False) -> None:
         self.run_dir, self.epoch = run_dir, epoch
-        if cannot_resume:
+        if removed:
+            message = (f"interrupted before the first checkpoint, so {run_dir} held nothing to resume and was "
+                       f"removed. Start again with:\n  {command_line()}")
+        elif cannot_resume:
             message = f"interrupted; {run_dir} cannot be resumed: {cannot_resume}"
         elif epoch is None:
             message = f"interrupted before the first checkpoint; {run_dir} holds nothing to resume"

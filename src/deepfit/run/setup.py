@@ -190,6 +190,11 @@ def stream_option(t: TrainConfig) -> bool | None:
     return None if t.stream == "auto" else t.stream
 
 
+def eval_batch_option(t: TrainConfig) -> int | None:
+    """`train.eval_batch_size` as the Trainer takes it: a count, or None for "auto"."""
+    return None if t.eval_batch_size == "auto" else t.eval_batch_size
+
+
 def build_trainer(
     cfgs: RunConfig | Sequence[RunConfig],
     models: torch.nn.Module | Sequence[torch.nn.Module],
@@ -224,7 +229,7 @@ def build_trainer(
         callbacks=[*callbacks, *extra],
         device=device,
         seed=[c.train.seed for c in configs] if many else t.seed,
-        eval_batch_size=t.eval_batch_size,
+        eval_batch_size=eval_batch_option(t),
         augment=augmentation(configs[0], splits, device),
         engine=t.engine,
         drop_last=t.drop_last,

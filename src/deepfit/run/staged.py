@@ -16,9 +16,10 @@ from deepfit.config import RunConfig
 from deepfit.data import Splits, TensorData
 from deepfit.errors import ConfigError, ShapeError
 from deepfit.nn import ModelSpec, load_model
-from deepfit.run.setup import build_trainer
+from deepfit.run.setup import build_trainer, eval_batch_option
 from deepfit.run.zoo import resolve_source
 from deepfit.train import Callback, ProgressBar, Trainer
+from deepfit.train.eval_batch import auto_eval_batch_size
 from deepfit.transfer import (
     cache_features,
     cacheable_layers,
@@ -163,4 +164,5 @@ def _fit_frozen(
 
 
 def _features(lower: torch.nn.Module, data: TensorData, cfg: RunConfig) -> TensorData:
-    return TensorData(cache_features(lower, data.x, cfg.train.eval_batch_size), data.y)
+    batch = eval_batch_option(cfg.train) or auto_eval_batch_size(lower, data.x[:2], data.x.device)
+    return TensorData(cache_features(lower, data.x, batch), data.y)

@@ -20,6 +20,7 @@ from deepfit.config import RunConfig, apply_overrides, parse_override
 from deepfit.data import Splits
 from deepfit.errors import ConfigError
 from deepfit.nn import ACTIVATIONS
+from deepfit.run.predictions import FinalPass
 from deepfit.run.setup import build_member, build_trainer, model_spec, resolve_device, run_callbacks
 from deepfit.run.threads import use_threads
 from deepfit.run.training import (
@@ -129,10 +130,12 @@ def run_group(
     trainer.fit(on_device.train, on_device.valid, epochs=first.train.epochs, verbose=0)
     elapsed = time.perf_counter() - start
     results = []
-    for k, (cfg, metrics) in enumerate(zip(configs, final_metrics(trainer, on_device), strict=True)):
+    final = FinalPass(trainer, on_device)  # one pass over each split for every member's figures and saved files
+    for k, (cfg, metrics) in enumerate(zip(configs, final_metrics(trainer, on_device, final), strict=True)):
         metrics.update(fit_time_s=elapsed, members=len(configs), device=str(device), threads=threads,
                        seed=cfg.train.seed)
-        results.append(RunResult(cfg, trainer.members[k].history, metrics, None, trainer, splits, member=k))
+        results.append(RunResult(cfg, trainer.members[k].history, metrics, None, trainer, splits, member=k,
+                                 final=final))
     return results
 
 

@@ -23,7 +23,8 @@ from deepfit.errors import CheckpointError, ConfigError, DeepfitError
 from deepfit.nn import FactorySpec, ModelSpec, Violation, check_self_normalizing, save_model
 from deepfit.nn.dropout import mc_predict
 from deepfit.nn.factory import save_source
-from deepfit.run.misclassified import predicted_test_classes, predictions_with_losses, save_misclassified
+from deepfit.run.misclassified import save_misclassified
+from deepfit.run.predictions import FinalPass
 from deepfit.run.rundir import RunInterrupted, command_line, create_run_dir, existing_run_dir, write_json
 from deepfit.run.setup import (
     build_member,
@@ -59,6 +60,7 @@ class RunResult:
     splits: Splits | None = field(default=None, repr=False)
     member: int = 0  # which member of `trainer` this run is (runs trained in a group share one Trainer)
     main: bool = True  # False on the ranks of a data-parallel run other than 0, which write and print nothing
+    final: FinalPass | None = field(default=None, repr=False)  # the outputs on each split the final figures came from
 
     @property
     def model(self) -> torch.nn.Module:
@@ -70,6 +72,12 @@ class RunResult:
 
         return run_html(run_dir=self.run_dir, config_text=to_toml(self.config), metrics=self.metrics,
                         history=self.history.rows)
+    def test_probabilities(self) -> torch.Tensor:
+        """This run's probabilities on its test split, (n, ...) on the CPU, from the final pass its figures came
+        from: no new pass over the test set."""
+        if self.final is None:
+            self.final = FinalPass(self.trainer, self.splits)
+        return self.final.probabilities("test")[self.member]
 
     def predict(self, x: torch.Tensor, *, mc_samples: int | None = None, seed: int = 0) -> Any:
         """This run's probabilities for `x` (its member's, when trained in a group), or with `mc_samples` its
@@ -175,9 +183,13 @@ def _train(
     except KeyboardInterrupt:
         if not (save and main):
             raise
-        raise RunInterrupted(run_dir, checkpoint_epoch(run_dir / "checkpoint"),
-                             cannot_resume=_STAGED_NOT_RESUMABLE if cfg.transfer is not None else "") from None
-    (metrics,) = final_metrics(trainer, device_splits)
+        epoch = checkpoint_epoch(run_dir / "checkpoint")
+        if new_dir and epoch is None:  # stopped before an epoch ended (while compiling, say): nothing to keep
+            shutil.rmtree(run_dir, ignore_errors=True)
+        raise RunInterrupted(run_dir, epoch, cannot_resume=_STAGED_NOT_RESUMABLE if cfg.transfer is not None else "",
+                             removed=new_dir and epoch is None) from None
+    final = FinalPass(trainer, device_splits)  # each split through the network once, for every figure below
+    (metrics,) = final_metrics(trainer, device_splits, final)
     metrics["fit_time_s"] = time.perf_counter() - start
     metrics.update(command=command_line(), started=started, seed=t.seed)
     metrics["device"] = str(device)
@@ -190,10 +202,11 @@ def _train(
     if save and main:
         if (tracked := mlflow_run(callbacks)) is not None:
             metrics["mlflow"] = tracked
-        write_run_files(run_dir, trainer, spec, splits, metrics)
+        write_run_files(run_dir, trainer, spec, splits, metrics, final=final)
         log_final_metrics(callbacks, metrics)
         log_run_files(callbacks, run_dir)
-    return RunResult(cfg, trainer.history, metrics, run_dir if main else None, trainer, splits, main=main)
+    return RunResult(cfg, trainer.history, metrics, run_dir if main else None, trainer, splits, main=main,
+                     final=final)
 
 
 def read_resume_state(run_dir: Path, cfg: RunConfig, *, tidy: bool = True) -> dict[str, Any]:
@@ -291,12 +304,14 @@ def self_normalization_violations(
     return check_self_normalizing(model, data, spec=named, penalized=penalized)
 
 
-def final_metrics(trainer: Trainer, splits: Splits) -> list[dict[str, Any]]:
+def final_metrics(trainer: Trainer, splits: Splits, final: FinalPass | None = None) -> list[dict[str, Any]]:
     """Per member: loss/accuracy on each split in evaluation mode, the test confusion matrix, timing
-    figures, the backend that ran, and how the member's training ended."""
-    scores = {name: trainer.group.evaluate(data, trainer.eval_batch_size)
-              for name in ("train", "valid", "test") if (data := getattr(splits, name)) is not None and len(data)}
-    matrices = confusion_matrices(trainer, splits)
+    figures, the backend that ran, and how the member's training ended.
+
+    The figures come from `final`'s one pass over each split (made here when not given)."""
+    final = final or FinalPass(trainer, splits)
+    scores = {name: s for name in ("train", "valid", "test") if (s := final.scores(name)) is not None}
+    matrices = final.confusion("test")
     out = []
     for k, m in enumerate(trainer.members):
         metrics: dict[str, Any] = {"epochs": len(m.history), **{name: s[k] for name, s in scores.items()}}
@@ -352,22 +367,13 @@ def stop_summary(status: str, epochs: int, early_stopping: dict[str, Any] | None
     return summary
 
 
-def confusion_matrices(trainer: Trainer, splits: Splits) -> torch.Tensor | None:
-    """(K, classes, classes): rows are true classes, columns predicted classes, on the test split."""
-    pred = predicted_test_classes(trainer, splits)  # (K, n)
-    if pred is None:
-        return None
-    k = splits.num_classes
-    y = splits.test.y.cpu().long()
-    return torch.stack([torch.bincount(y * k + p, minlength=k * k).reshape(k, k) for p in pred])
-
-
 def write_run_files(
     run_dir: Path, trainer: Trainer, spec: ModelSpec | FactorySpec, splits: Splits, metrics: dict[str, Any],
-    member: int = 0,
+    member: int = 0, final: FinalPass | None = None,
 ) -> None:
     """history.csv, model.json + model.safetensors (with the standardisation), metrics.json and, for image
-    inputs, the misclassified test samples the report shows (misclassified.safetensors)."""
+    inputs, the misclassified test samples the report shows (misclassified.safetensors), from `final`'s
+    test predictions (a pass made here when not given)."""
     m = trainer.members[member]
     m.history.to_csv(run_dir / "history.csv")
     extra = {
@@ -378,9 +384,10 @@ def write_run_files(
     }
     tensors = {"mean": splits.mean, "std": splits.std} if splits.mean is not None else None
     save_model(m.model, spec, run_dir, extra=extra, tensors=tensors)
-    predicted = predictions_with_losses(trainer, splits)
+    final = final or FinalPass(trainer, splits)
+    predicted, losses = final.classes("test"), final.losses("test")  # (K, n) each
     if predicted is not None:
-        save_misclassified(run_dir, predicted[0][member], splits, losses=predicted[1][member])
+        save_misclassified(run_dir, predicted[member], splits, losses=losses[member])
     write_json(run_dir / "metrics.json", {**metrics, "versions": versions()})
 
 
@@ -390,7 +397,7 @@ def save_run(result: RunResult, directory: Path) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     write_text_atomic(directory / "config.toml", to_toml(result.config))
     spec = model_spec(result.config, result.splits)
-    write_run_files(directory, result.trainer, spec, result.splits, result.metrics, result.member)
+    write_run_files(directory, result.trainer, spec, result.splits, result.metrics, result.member, result.final)
     return directory
 
 

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import torch
 
 from deepfit.errors import ConfigError, DeviceError
+from deepfit.train.compile_cache import FirstCallTimed, expected_compile_s, step_key, use_compile_cache
 
 if TYPE_CHECKING:
     from deepfit.train.engine import Group
@@ -60,8 +61,25 @@ def make_step(engine: str, group: Group) -> Callable[[], None]:
     if engine == "eager":
         return group.train_step
     if engine == "compile":
-        return _compiled_step(group)
+        use_compile_cache()  # a step of these shapes compiled by an earlier run loads from the cache
+        return FirstCallTimed(_compiled_step(group), compile_key(group))
     return _GraphStep(group)
+
+
+def compile_key(group: Group) -> str:
+    """What a compiled step's compile time is recorded under: device, sample shape and dtype, batch, members,
+    parameters, the network's class and whether the step is one graph."""
+    return step_key(str(group.device), tuple(group.x.shape[1:]), str(group.x.dtype), group.order.batch_size,
+                    group.k, tuple(group.tensors.trainable.data.shape), type(group.models[0]).__name__,
+                    group.functional)
+
+
+def compile_pending(step: Callable[[], None]) -> tuple[float, bool] | None:
+    """For a compiled step that has not run yet: the seconds its compile should take and whether a step of
+    its shapes compiled before (its graphs are then in the cache); None for any other step."""
+    if not isinstance(step, FirstCallTimed) or not step.pending:
+        return None
+    return expected_compile_s(step.key)
 
 
 def _own_code(method: Callable) -> Callable:

@@ -21,7 +21,7 @@ from torch import nn
 from deepfit.data import TensorData
 from deepfit.errors import ConfigError, ShapeError
 from deepfit.optim.kernels import named_linears
-from deepfit.train.backends import make_step, resolve_engine
+from deepfit.train.backends import compile_pending, make_step, resolve_engine
 from deepfit.train.batches import EpochOrder
 from deepfit.train.distributed import DataParallel
 from deepfit.train.flat import flatten_members
@@ -133,6 +133,10 @@ class Group:
         self.update.prepare(first_step, self.order.steps, steps_per_epoch)
         self.pos.zero_()
         self.sums.zero_()
+
+    def compile_pending(self) -> tuple[float, bool] | None:
+        """(expected seconds, compiled before) while the compiled step has yet to compile; else None."""
+        return compile_pending(self._step)
 
     def step(self, i: int) -> None:
         """Run step `i` of the epoch (0-based)."""

@@ -24,6 +24,7 @@ from deepfit.train.callbacks.progress import progress_for
 from deepfit.train.checkpoint import FORMAT
 from deepfit.train.distributed import DataParallel
 from deepfit.train.engine import Group, quiet_layout_warning
+from deepfit.train.eval_batch import auto_eval_batch_size
 from deepfit.train.history import History
 from deepfit.train.members import Member, MemberView
 from deepfit.train.objectives import Objective
@@ -58,6 +59,8 @@ class Trainer:
         initial_epoch, initial_step, history: where training starts, to continue another Trainer's run
             (Keras's `initial_epoch`); a single model only.
         augment: a function applied to every training batch (data/augment.py), never to evaluation.
+        eval_batch_size: samples per evaluation and prediction batch; None: sized for the model and device on
+            the first inputs evaluated (train/eval_batch.py).
         parallel: this process's rank in a data-parallel run (train/distributed.py); `batch_size` is then
             the global batch, of which this process trains on its shard. None trains on the whole batch.
 
@@ -75,7 +78,7 @@ class Trainer:
         callbacks: Sequence[Callback] = (),
         device: torch.device | str = "cpu",
         seed: int | Sequence[int] = 0,
-        eval_batch_size: int = 4096,
+        eval_batch_size: int | None = None,
         progress_every_s: float = 0.25,
         augment: Any = None,
         engine: str = "auto",
@@ -196,7 +199,7 @@ class Trainer:
         start = time.perf_counter()
         self.epoch += 1
         group, steps = self.group, self.group.order.steps
-        self._emit("on_epoch_begin", {"epoch": self.epoch, "steps": steps})
+        self._emit("on_epoch_begin", {"epoch": self.epoch, "steps": steps, "compiling": group.compile_pending()})
         before = group.snapshot()  # the weights to come back to if a member diverges this epoch
         group.prepare_epoch(self.generators, self.step, steps)
         report = self.pacer.start() if self._reports else steps  # the step after which on_steps comes next
@@ -211,7 +214,7 @@ class Trainer:
                                         "seen": (i + 1) * self.batch_size // shards})
                 report = self.pacer.next(i + 1)
         rows = group.epoch_sums()
-        scores = group.evaluate(valid, self.eval_batch_size) if valid is not None else [{}] * len(self.members)
+        scores = group.evaluate(valid, self.eval_batch(valid.x)) if valid is not None else [{}] * len(self.members)
         elapsed = time.perf_counter() - start
         training = [m for m in self.members if m.training]
         for k, m in enumerate(self.members):
@@ -316,8 +319,14 @@ class Trainer:
 
     def evaluate(self, data: TensorData, batch_size: int | None = None) -> dict[str, float] | list[dict[str, float]]:
         """Mean loss (and accuracy for classification) over `data` in evaluation mode: one dict, or one per member."""
-        scores = self.group.evaluate(data, batch_size or self.eval_batch_size)
+        scores = self.group.evaluate(data, batch_size or self.eval_batch(data.x))
         return scores[0] if len(self.members) == 1 else scores
+
+    def eval_batch(self, x: Tensor) -> int:
+        """The evaluation batch size: the one given, else sized once for the members on inputs like `x`."""
+        if self.eval_batch_size is None:
+            self.eval_batch_size = auto_eval_batch_size(self.models[0], x[:2], self.device, members=len(self.members))
+        return self.eval_batch_size
 
     @torch.no_grad()
     def predict(
@@ -329,7 +338,7 @@ class Trainer:
         With `mc_samples=N`, MC Dropout instead (one model): N passes with only the dropout layers in
         training mode, summarised as an `MCPrediction` (mean probabilities, their std, predictive entropy).
         """
-        bs = batch_size or self.eval_batch_size
+        bs = batch_size or self.eval_batch(x)
         if mc_samples is not None:
             return self._predict_mc(x, bs, mc_samples, seed)
         k = len(self.members)

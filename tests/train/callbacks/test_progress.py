@@ -7,7 +7,7 @@ from rich.console import Console
 
 from deepfit.errors import ConfigError
 from deepfit.train import Callback, ProgressBar
-from deepfit.train.callbacks.progress import _default_console, progress_for
+from deepfit.train.callbacks.progress import _default_console, compiling_note, progress_for
 
 
 class _Count(Callback):
@@ -135,3 +135,9 @@ def _blobs_splits():
     x, y = make_blobs(500)
     s = from_arrays(x[:400], y[:400], x[400:], y[400:], valid=100)
     return s.train, s.valid
+def test_bar_says_the_step_is_compiling_and_how_long_it_should_take():
+    assert compiling_note({"compiling": (25.0, False)}) == (
+        "compiling the training step (first run of this shape: about 25 s)")
+    assert compiling_note({"compiling": (3.4, True)}) == (
+        "compiling the training step (compiled before, loading from the cache: about 3 s)")
+    assert compiling_note({"epoch": 1, "steps": 10, "compiling": None}) == ""

@@ -30,7 +30,7 @@ def mc_by_samples(result: RunResult) -> dict[str, float]:
                 f"{prefix}test_nll": negative_log_likelihood(probs, y),
                 f"{prefix}test_ece": expected_calibration_error(probs, y)}
 
-    out = figures(result.predict(test.x).cpu(), "")
+    out = figures(result.test_probabilities(), "")
     for n in SAMPLES:
         mc = result.predict(test.x, mc_samples=n, seed=result.config.train.seed).mean.cpu()
         out.update(figures(mc, f"mc{n}_"))

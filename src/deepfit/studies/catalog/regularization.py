@@ -20,7 +20,7 @@ def mc_metrics(result: RunResult) -> dict[str, Any]:
     """
     test, m = result.splits.test, result.metrics
     out: dict[str, Any] = {"gap": m["train"]["acc"] - m["valid"]["acc"] if "valid" in m else float("nan")}
-    probs = result.predict(test.x).cpu()
+    probs = result.test_probabilities()
     y = test.y.cpu()
     out.update(test_nll=negative_log_likelihood(probs, y), test_ece=expected_calibration_error(probs, y))
     if not dropout_modules(result.model):

@@ -84,7 +84,7 @@ class ProgressBar(Callback):
             transient=True,
         )
         self._progress.start()
-        self._task = self._progress.add_task("train", total=logs["steps"], figures="")
+        self._task = self._progress.add_task("train", total=logs["steps"], figures=compiling_note(logs))
 
     def on_steps(self, view: FitView, logs: Logs) -> None:
         if self._progress is None:
@@ -118,6 +118,17 @@ class ProgressBar(Callback):
         if self._progress is not None:
             self._progress.stop()
             self._progress = None
+
+
+def compiling_note(logs: Logs) -> str:
+    """What the bar says before the first step while it compiles (`compiling` of `on_epoch_begin`'s logs:
+    expected seconds and whether this step's shapes compiled before); empty otherwise."""
+    compiling = logs.get("compiling")
+    if compiling is None:
+        return ""
+    seconds, before = compiling
+    why = "compiled before, loading from the cache" if before else "first run of this shape"
+    return f"compiling the training step ({why}: about {seconds:.0f} s)"
 
 
 def _default_console() -> Console:
