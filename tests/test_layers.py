@@ -21,7 +21,8 @@ ALLOWED = {
     "studies": {
         "run", "train", "data", "nn", "optim", "transfer", "pretrain", "diagnose", "report", "config", "presets",
     },
-    "config": {"nn", "optim"},
+    "config": {"nn", "optim", "config_paths"},
+    "config_paths": {"nn"},
     "presets": set(),
 }
 

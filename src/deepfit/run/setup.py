@@ -42,7 +42,8 @@ def resolve_device(name: str) -> torch.device:
 def load_splits(cfg: RunConfig) -> Splits:
     d = cfg.data
     return load_data(
-        d.name, dir=d.dir, path=d.path, valid=d.valid, subset=d.subset, standardize=d.standardize,
+        d.name, dir=d.dir, path=d.path, valid=d.valid, test=d.test, split=d.split, subset=d.subset,
+        standardize=d.standardize,
         seed=cfg.train.seed, task=d.task, label_column=d.label_column, labels=d.labels, image_size=d.image_size,
         channels=d.channels, options=d.options,
     )
@@ -58,8 +59,8 @@ def data_budget() -> int:
 def torch_splits(cfg: RunConfig, data: TorchData, test_data: TorchData | None) -> Splits:
     """The splits of a `Dataset`/`DataLoader` given from Python, split and standardised as `cfg.data` says."""
     d = cfg.data
-    return from_torch(data, test_data, max_bytes=data_budget(), valid=d.valid, subset=d.subset,
-                      standardize=d.standardize, seed=cfg.train.seed, task=d.task)
+    return from_torch(data, test_data, max_bytes=data_budget(), valid=d.valid, test_split=d.test, split=d.split,
+                      subset=d.subset, standardize=d.standardize, seed=cfg.train.seed, task=d.task)
 
 
 def model_spec(cfg: RunConfig, splits: Splits, *, directory: Path | None = None) -> ModelSpec | FactorySpec:
