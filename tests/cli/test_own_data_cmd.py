@@ -52,7 +52,7 @@ def test_a_csv_sorted_by_text_labels_is_split_stratified_and_predict_names_the_c
     assert main(["predict", str(run), "--input", str(tmp_path / "x.npy"), "--output", str(tmp_path / "p.csv")]) == 0
     with (tmp_path / "p.csv").open() as f:
         rows = list(csv.DictReader(f))
-    assert list(rows[0]) == ["prediction", "predicted_name", "p(malignant)"]
+    assert list(rows[0]) == ["prediction", "predicted_name", "p(benign)", "p(malignant)"]
     assert len(rows) == 80 and {r["predicted_name"] for r in rows} <= {"benign", "malignant"}
     assert all(r["predicted_name"] == ["benign", "malignant"][int(r["prediction"])] for r in rows)
     assert main(["predict", str(run), "--input", str(tmp_path / "x.npy"), "--output", str(tmp_path / "p.npz")]) == 0

@@ -109,3 +109,20 @@ def test_stop_text_words_each_reason(metrics, text):
 
 def test_a_run_written_before_the_header_keys_still_gets_a_header():
     assert header_lines({"device": "cpu"}) == [("ran on", "cpu")]
+
+
+def test_the_header_shows_each_resume_and_how_the_data_was_split():
+    metrics = {
+        "command": "deepfit train --data cells.csv", "started": "2026-12-08 01:00:00 UTC",
+        "resumes": [{"command": "deepfit train --resume runs/a", "time": "2026-12-08 02:00:00 UTC", "from_epoch": 3,
+                     "previous": "interrupted"}],
+        "validation_split": {"method": "stratified", "seed": 42, "data.valid": 8, "samples": 8,
+                             "chosen": "10% of the 80 samples",
+                             "test": {"data.test": 8, "samples": 8, "chosen": "by the user"}},
+    }
+    lines = dict(header_lines(metrics))
+    assert lines["resumed"] == ("2026-12-08 02:00:00 UTC after epoch 3 (the previous process was interrupted): "
+                                "deepfit train --resume runs/a")
+    assert lines["split"] == ("stratified by class, seed 42: 8 validation (chosen automatically: 10% of the 80 "
+                              "samples), 8 test (set by the user)")
+    assert lines["command"] == "deepfit train --data cells.csv"
