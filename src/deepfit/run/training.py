@@ -126,6 +126,9 @@ def _train(
                           f"{cfg.model.factory!r} builds your own; remove one of them")
     state = read_resume_state(run_dir, cfg, tidy=main) if resume else None
     origin = provenance(state, run_dir)  # the first command and start, and this resume, kept across resumes
+    if state is not None and cfg.data.split is None and not _saved_split(state):  # a run from before data.split:
+        legacy = {"split": "first", "test": cfg.data.test or 0}  # its split was the first rows, with no test drawn
+        cfg = cfg.model_copy(update={"data": cfg.data.model_copy(update=legacy)})
     seed_everything(t.seed)
     splits = splits if splits is not None else load_splits(cfg)
     cfg = resolved_config(cfg, splits)
@@ -219,6 +222,12 @@ def read_resume_state(run_dir: Path, cfg: RunConfig, *, tidy: bool = True) -> di
     return state
 
 
+def _saved_split(state: dict[str, Any]) -> bool:
+    """Whether the config a checkpoint was written with records `data.split` (runs from before it do not)."""
+    saved = state.get("callbacks", {}).get("Checkpoint", {}).get("meta", {}).get("config")
+    return not isinstance(saved, str) or "split" in tomllib.loads(saved).get("data", {})
+
+
 # Settings a resumed run may change: where it runs and for how long, not what the checkpoint holds.
 RESUMABLE_CHANGES = ("name", "out", "train.epochs", "train.device", "train.threads", "train.engine",
                      "train.eval_batch_size", "train.checkpoint_every", "train.probe_every", "train.diagnose",
@@ -231,13 +240,13 @@ RESOLVED_SETTINGS = ("data.valid", "data.test", "data.split")
 
 def config_changes(saved: dict[str, Any], current: dict[str, Any]) -> list[str]:
     """`key = saved value, config.toml now says current value` for each dotted key that differs between two
-    configs (as `to_dict` writes them), except `RESUMABLE_CHANGES` and `RESOLVED_SETTINGS` left unset."""
+    configs (as `to_dict` writes them), except `RESUMABLE_CHANGES` and `RESOLVED_SETTINGS` unset in either."""
     a, b = flat_config(saved), flat_config(current)
     missing = object()
     return [f"{key} = {_show(a.get(key, missing))}, but config.toml now says {_show(b.get(key, missing))}"
             for key in sorted(a.keys() | b.keys())
             if a.get(key, missing) != b.get(key, missing) and key not in RESUMABLE_CHANGES
-            and not (key in RESOLVED_SETTINGS and key not in b)]
+            and not (key in RESOLVED_SETTINGS and (key not in a or key not in b))]
 
 
 def _show(value: Any) -> str:
