@@ -32,7 +32,7 @@ def test_stratified_splits_keep_the_class_proportions_scikit_learn_keeps():
 
 def test_the_same_seed_gives_the_same_split_bit_for_bit_and_another_seed_another():
     x, y = _sorted_by_label()
-    first, again, other = (make_splits(x, y, seed=s, standardize=False) for s in (7, 7, 8))
+    first, again, other = (make_splits(x, y, test=None, seed=s, standardize=False) for s in (7, 7, 8))
     for name in ("train", "valid", "test"):
         assert _rows(getattr(first, name)) == _rows(getattr(again, name))
     assert _rows(first.valid) != _rows(other.valid)
@@ -42,7 +42,7 @@ def test_the_same_seed_gives_the_same_split_bit_for_bit_and_another_seed_another
 
 def test_a_file_sorted_by_label_gets_every_class_in_every_split_by_default():
     x, y = _sorted_by_label()
-    splits = make_splits(x, y, seed=0)
+    splits = make_splits(x, y, test=None, seed=0)
     counts = splits.valid_split.class_counts
     assert counts == {"train": [80, 80, 80], "valid": [10, 10, 10], "test": [10, 10, 10]}
     assert splits.valid_split.method == "stratified"
@@ -52,9 +52,9 @@ def test_split_first_of_a_sorted_file_is_a_one_class_validation_error_unless_ask
     x, y = _sorted_by_label()
     with pytest.raises(DataError, match=r"the validation split \(30 samples, per class \[30, 0, 0\]\) holds class 0 "
                                         r"only, so validation loss and accuracy mean nothing"):
-        make_splits(x, y, valid=30, dataset_valid=30)  # a dataset's own first-rows split, chosen automatically
+        make_splits(x, y, valid=30, test=None, dataset_valid=30)  # a dataset's own first rows, chosen automatically
     with pytest.warns(UserWarning, match=r"validation split \(30 samples, per class \[30, 0, 0\]\) holds class 0"):
-        splits = make_splits(x, y, valid=30, split="first", standardize=False)
+        splits = make_splits(x, y, valid=30, test=None, split="first", standardize=False)
     assert _rows(splits.valid) == list(range(30)) and _rows(splits.test) == list(range(270, 300))
 
 
@@ -68,7 +68,7 @@ def test_a_split_missing_a_class_is_a_warning_naming_the_split_and_its_counts():
 
 def test_the_automatic_test_split_holds_at_least_one_sample_per_class():
     y = np.repeat(np.arange(5), 6)  # 30 samples: 10% would be 3, fewer than the 5 classes
-    splits = make_splits(np.zeros((30, 2)), y, seed=0)
+    splits = make_splits(np.zeros((30, 2)), y, test=None, seed=0)
     assert splits.valid_split.test_setting == 5
     assert splits.valid_split.class_counts["test"] == [1, 1, 1, 1, 1]
 

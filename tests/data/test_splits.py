@@ -184,7 +184,7 @@ def test_automatic_valid_adapts_to_the_dataset_and_its_size(n, dataset_valid, cl
 
 def test_automatic_valid_and_test_of_a_small_dataset_are_recorded_and_described():
     x, y = _numbered(1797)
-    splits = make_splits(x, y, seed=4, standardize=False)
+    splits = make_splits(x, y, test=None, seed=4, standardize=False)  # test=None: data.test = "auto"
     assert (len(splits.valid), len(splits.test), len(splits.train)) == (180, 180, 1437)
     assert (splits.valid_split.setting, splits.valid_split.test_setting) == (180, 180)
     assert splits.valid_split.describe() == (

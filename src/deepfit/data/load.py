@@ -80,9 +80,11 @@ def from_arrays(
     y_test: np.ndarray | torch.Tensor | None = None,
     **split_options: Any,
 ) -> Splits:
-    """`Splits` from in-memory NumPy arrays or torch tensors; `split_options` go to `make_splits`."""
+    """`Splits` from in-memory NumPy arrays or torch tensors; `split_options` go to `make_splits`, with `test`
+    defaulting to 0: no test split is held out unless asked for (`test=None` for the automatic one), since the
+    caller can pass `x_test`, `y_test` of its own."""
     arrays = [_numpy(a) for a in (x_train, y_train, x_test, y_test)]
-    return make_splits(*arrays, **split_options)
+    return make_splits(*arrays, **{"test": 0, **split_options})
 
 
 def _numpy(a: np.ndarray | torch.Tensor | None) -> np.ndarray | None:

@@ -50,8 +50,9 @@ def make_splits(
         valid: a count of validation samples, or a fraction of the samples left after the test split; 0 means
             no validation set. None (the default) chooses, see `resolve_valid`.
         test: without a test file, a count or a fraction of test samples held out of the training file; 0 means
-            none; None (the default): `partition.AUTO_FRACTION`, at least one sample per class where possible.
-            With a test file it must be None or 0.
+            none; None (the default, `data.test = "auto"`): `partition.AUTO_FRACTION`, at least one sample per
+            class where possible. With a test file it must be None or 0. (`from_arrays` and `from_torch`, given
+            arrays from Python, default to 0: their caller passes a test set of its own.)
         split: "stratified", "random" or "first" (see `partition`); None: `first` for a dataset with its own
             validation split (`dataset_valid`), else stratified (random for regression).
         subset: keep only `subset` training samples left after the validation split (the first ones for

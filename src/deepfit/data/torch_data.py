@@ -34,7 +34,7 @@ def python() -> RawDataset:
 
 def from_torch(
     train: TorchData, test: TorchData | None = None, *, max_bytes: int | None = None,
-    test_split: int | float | None = None, **split_options: Any,
+    test_split: int | float | None = 0, **split_options: Any,
 ) -> Splits:
     """`Splits` from a training and an optional test `Dataset`/`DataLoader` of (input, label) samples.
 
