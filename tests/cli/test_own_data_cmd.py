@@ -46,6 +46,8 @@ def test_a_csv_sorted_by_text_labels_is_split_stratified_and_predict_names_the_c
     assert metrics["validation_split"]["class_counts"] == {"train": [32, 32], "valid": [4, 4], "test": [4, 4]}
     assert json.loads((run / "model.json").read_text())["class_names"] == ["benign", "malignant"]
     assert "stratified by class, seed 42: 8 validation" in (run / "report.html").read_text()
+    code, out, _ = _run(capsys, "evaluate", str(run))  # the recorded split, drawn again: the same test rows
+    assert code == 0 and f"acc {metrics['test']['acc']:.4f}" in out
 
     x = np.loadtxt(data, delimiter=",", skiprows=1, usecols=(1, 2, 3))
     np.save(tmp_path / "x.npy", x)
