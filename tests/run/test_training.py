@@ -132,26 +132,3 @@ def test_a_torch_dataset_from_python_trains_and_its_run_records_where_the_data_c
     assert "data.name = 'python': this run's data was a Dataset or DataLoader given from Python" in (
         capsys.readouterr().err)
 
-
-def test_a_run_from_before_data_split_resumes_with_its_first_rows_split_and_no_test(tmp_path):
-    import json
-
-    from deepfit.run import load_run_config, run_training
-    from deepfit.train.checkpoint import MANIFEST
-
-    x, y = _shifted(n=200)
-    np.savez(tmp_path / "d.npz", x_train=x, y_train=y)
-    cfg = config_from_dict({**SELU, "out": str(tmp_path / "runs"), "data": {
-        "name": "npz", "path": str(tmp_path / "d.npz"), "valid": 30}, "train": {"epochs": 1, "engine": "eager"}})
-    run = run_training(cfg).run_dir
-    old = [line for line in (run / "config.toml").read_text().splitlines()  # as written before data.split existed
-           if not line.startswith(("split =", "test ="))]
-    (run / "config.toml").write_text("\n".join(old).replace("epochs = 1", "epochs = 2") + "\n")
-    manifest = json.loads((run / "checkpoint" / MANIFEST).read_text())
-    meta = manifest["state"]["callbacks"]["Checkpoint"]["meta"]
-    meta["config"] = "\n".join(line for line in meta["config"].splitlines()
-                               if not line.startswith(("split =", "test =")))
-    (run / "checkpoint" / MANIFEST).write_text(json.dumps(manifest))
-    result = run_training(load_run_config(run), run_dir=run, resume=True)
-    assert result.metrics["validation_split"]["method"] == "first" and "test" not in result.metrics["samples"]
-    assert result.metrics["resumes"][0]["from_epoch"] == 1

@@ -25,6 +25,7 @@ from deepfit.nn.dropout import mc_predict
 from deepfit.nn.factory import save_source
 from deepfit.run.misclassified import predicted_test_classes, save_misclassified
 from deepfit.run.provenance import provenance
+from deepfit.run.resumed import as_written
 from deepfit.run.rundir import RunInterrupted, create_run_dir, existing_run_dir, write_json
 from deepfit.run.setup import (
     build_member,
@@ -126,9 +127,7 @@ def _train(
                           f"{cfg.model.factory!r} builds your own; remove one of them")
     state = read_resume_state(run_dir, cfg, tidy=main) if resume else None
     origin = provenance(state, run_dir)  # the first command and start, and this resume, kept across resumes
-    if state is not None and cfg.data.split is None and not _saved_split(state):  # a run from before data.split:
-        legacy = {"split": "first", "test": cfg.data.test or 0}  # its split was the first rows, with no test drawn
-        cfg = cfg.model_copy(update={"data": cfg.data.model_copy(update=legacy)})
+    cfg = as_written(cfg, state)  # a run from before data.split resumes on its first-rows split
     seed_everything(t.seed)
     splits = splits if splits is not None else load_splits(cfg)
     cfg = resolved_config(cfg, splits)
@@ -220,12 +219,6 @@ def read_resume_state(run_dir: Path, cfg: RunConfig, *, tidy: bool = True) -> di
                 f"{run_dir / 'config.toml'} back, or start a new run without --resume"
             )
     return state
-
-
-def _saved_split(state: dict[str, Any]) -> bool:
-    """Whether the config a checkpoint was written with records `data.split` (runs from before it do not)."""
-    saved = state.get("callbacks", {}).get("Checkpoint", {}).get("meta", {}).get("config")
-    return not isinstance(saved, str) or "split" in tomllib.loads(saved).get("data", {})
 
 
 # Settings a resumed run may change: where it runs and for how long, not what the checkpoint holds.
