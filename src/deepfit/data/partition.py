@@ -39,6 +39,15 @@ def resolve_method(split: str | None, *, task: str, own_split: bool, valid: int 
     return split
 
 
+def draws_with_seed(split: str | None, valid: int | float | None, *, own_split: bool) -> bool:
+    """Whether the rows of each split depend on the run's seed: true unless the method (`resolve_method`'s
+    choice for `split`, `valid` and a dataset with a split of its own, `own_split`) is `first`. Runs whose
+    splits do not can train as members of one group over seeds (`run.sweep.group_key`)."""
+    if split is None:
+        return not (own_split and not isinstance(valid, float))
+    return split != "first"
+
+
 def auto_count(n: int, left: int, classes: int, *, what: str) -> tuple[int, str]:
     """(count, why) of an automatic held-out split of `what` from the `left` rows still undivided of a file of
     `n`: `AUTO_FRACTION` of `n`, and at least one sample per class (`classes`, 0 for regression) where the rows
