@@ -124,3 +124,12 @@ def test_bad_grids_fail_before_any_training(tmp_path, blobs_npz):
         run_study(_study(blobs_npz, expand_grid({"model.dropout": [0.1, 2.0]})), out=None, quiet=True)
     with pytest.raises(ConfigError, match="each grid key needs at least one value"):
         config_from_dict({"sweep": {"grid": {"optimizer.lr": []}}})
+
+
+def test_split_seed_is_the_seed_only_for_a_split_drawn_with_it():
+    from deepfit.run.setup import split_seed
+
+    assert split_seed(_cfg("train.seed=7")) == 7
+    assert split_seed(_cfg("train.seed=7", "data.split=first")) is None
+    assert split_seed(load_config(None, ["data.name=fashion_mnist", "train.seed=7"])) is None
+    assert split_seed(load_config(None, ["data.name=fashion_mnist", "train.seed=7", "data.valid=0.1"])) == 7

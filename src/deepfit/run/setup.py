@@ -15,8 +15,10 @@ from typing import Any
 import torch
 
 from deepfit.config import RunConfig, TrainConfig
-from deepfit.data import Splits, from_torch, load_data
+from deepfit.data import DATASETS, Splits, from_torch, load_data
 from deepfit.data.augment import build_augment
+from deepfit.data.partition import draws_with_seed
+from deepfit.data.tasks import OWN_SPLIT_DATASETS
 from deepfit.data.torch_data import TorchData
 from deepfit.errors import ConfigError, DeviceError
 from deepfit.nn import FactorySpec, ModelSpec, build_factory_model, build_model, factory_spec
@@ -47,6 +49,14 @@ def load_splits(cfg: RunConfig) -> Splits:
         seed=cfg.train.seed, task=d.task, label_column=d.label_column, labels=d.labels, image_size=d.image_size,
         channels=d.channels, options=d.options,
     )
+
+
+def split_seed(cfg: RunConfig) -> int | None:
+    """The seed `load_splits(cfg)`'s rows depend on, or None when every seed gets the same rows (`data.split =
+    "first"`, or Fashion-MNIST's own split): what sweeps and studies may share between members of other seeds."""
+    d = cfg.data
+    own_split = d.name in DATASETS and DATASETS.canonical(d.name) in OWN_SPLIT_DATASETS
+    return cfg.train.seed if draws_with_seed(d.split, d.valid, own_split=own_split) else None
 
 
 def data_budget() -> int:

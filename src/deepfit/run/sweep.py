@@ -17,12 +17,10 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from deepfit.config import RunConfig, apply_overrides, parse_override
-from deepfit.data import DATASETS, Splits
-from deepfit.data.partition import draws_with_seed
-from deepfit.data.tasks import OWN_SPLIT_DATASETS
+from deepfit.data import Splits
 from deepfit.errors import ConfigError
 from deepfit.nn import ACTIVATIONS
-from deepfit.run.setup import build_member, build_trainer, model_spec, resolve_device, run_callbacks
+from deepfit.run.setup import build_member, build_trainer, model_spec, resolve_device, run_callbacks, split_seed
 from deepfit.run.threads import use_threads
 from deepfit.run.training import (
     RunResult,
@@ -50,8 +48,7 @@ def group_key(cfg: RunConfig) -> str:
         return json.dumps({"alone": data}, sort_keys=True)
     data["name"] = data["out"] = None
     train = data["train"]
-    own_split = cfg.data.name in DATASETS and DATASETS.canonical(cfg.data.name) in OWN_SPLIT_DATASETS
-    if not draws_with_seed(cfg.data.split, cfg.data.valid, own_split=own_split):  # the same rows for every seed
+    if split_seed(cfg) is None:  # the same rows for every seed
         train["seed"] = None
     data["optimizer"] = {k: v for k, v in data["optimizer"].items() if k == "name" or isinstance(v, bool)}
     if cfg.schedule.name not in ("performance", "reduce_on_plateau", "plateau"):
