@@ -5,6 +5,7 @@ import ast
 import os
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import deepfit.atomic
@@ -86,3 +87,17 @@ def test_failed_rename_is_an_output_error_and_keeps_the_previous_file(tmp_path, 
         write_text_atomic(target, "new")
     monkeypatch.undo()
     assert target.read_text() == "old" and os.listdir(tmp_path) == ["a.txt"]
+
+
+def test_a_file_its_writer_recreates_with_mode_600_still_gets_the_umasks_permissions(tmp_path):
+    from safetensors.numpy import save_file
+
+    old = os.umask(0o022)
+    try:
+        with atomic_path(tmp_path / "w.safetensors") as tmp:
+            save_file({"a": np.zeros(2)}, str(tmp))  # safetensors creates its file 0o600
+        write_text_atomic(tmp_path / "t.txt", "x")
+    finally:
+        os.umask(old)
+    assert oct((tmp_path / "w.safetensors").stat().st_mode & 0o777) == oct(0o644)
+    assert oct((tmp_path / "t.txt").stat().st_mode & 0o777) == oct(0o644)

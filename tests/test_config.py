@@ -171,7 +171,7 @@ def test_renaming_the_schedule_or_optimizer_drops_the_old_components_parameters(
 
 
 def test_a_model_factory_with_dense_keys_is_refused_naming_them():
-    with pytest.raises(ConfigError, match=r"model: model.factory = 'net.py:build' builds the whole network, so the "
+    with pytest.raises(ConfigError, match=r"model: model.factory = '.*/net.py:build' builds the whole network, so the "
                                           r"dense-network keys model.activation, model.hidden do not apply"):
         load_config(None, ['model.factory="net.py:build"', "model.hidden=[8]", "model.activation=elu"])
 

@@ -25,19 +25,19 @@ def test_reference_config_builds_the_default_network():
     assert model_spec(RunConfig(), splits) == ModelSpec((28, 28), 4)
 
 
-def test_the_example_cnn_factory_builds_a_network_with_one_output_per_class(monkeypatch):
+def test_the_example_cnn_factory_builds_a_network_with_one_output_per_class(monkeypatch, tmp_path):
     import torch
 
     from deepfit.run import build_member
 
     (cnn,) = [p for p in CONFIGS if p.name == "cnn.toml"]
-    monkeypatch.chdir(cnn.parents[1])  # the factory path is relative to the repository root
+    monkeypatch.chdir(tmp_path)  # the factory path is relative to the config file, not the current directory
     cfg = load_config(cnn)
     splits = from_arrays(np.zeros((4, 28, 28), np.float32), np.arange(4) % 10, valid=0,
                          class_names=[str(i) for i in range(10)])
     spec = model_spec(cfg, splits)
     model = build_member(cfg, spec)
-    assert spec.factory == "configs/cnn.py:build" and spec.options == {"channels": [32, 64], "hidden": 128,
+    assert spec.factory == f"{cnn.parent / 'cnn.py'}:build" and spec.options == {"channels": [32, 64], "hidden": 128,
                                                                          "dropout": 0.3}
     assert model(torch.zeros(3, 28, 28)).shape == (3, 10)
     assert sum(p.numel() for p in model.parameters()) == 421_738  # the count docs/own-model.md gives

@@ -21,8 +21,9 @@ ALLOWED = {
     "studies": {
         "run", "train", "data", "nn", "optim", "transfer", "pretrain", "diagnose", "report", "config", "presets",
     },
-    "config": {"nn", "optim", "conventions"},
+    "config": {"nn", "optim", "conventions", "config_paths"},
     "conventions": set(),
+    "config_paths": {"nn"},
     "presets": set(),
 }
 

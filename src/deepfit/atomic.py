@@ -18,7 +18,8 @@ _TEMPORARY = re.compile(r"\..+\.(\d+)\.[0-9a-f]{8}\.tmp")  # the name atomic_pat
 def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temporary path beside `path`; when the block succeeds, move it onto `path` in one step.
 
-    Parent directories are created. The temporary file lives in the same directory so that
+    Parent directories are created, and the file gets the umask's permissions, as any file the user creates,
+    even when the block's writer recreated it with others. The temporary file lives in the same directory so that
     `os.replace` is a rename on one file system, and it is removed if the block raises.
 
     Raises:
@@ -31,10 +32,13 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
         # os.open with 0o666 honours the umask, so the result has the permissions of a plain open();
         # tempfile would leave it 0o600.
         os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+        mode = os.stat(tmp).st_mode & 0o777  # the umask's permissions, which the finished file keeps
     except OSError as err:
         raise OutputError(f"cannot write {target}: {err.strerror or err}") from err
     try:
         yield tmp
+        if os.stat(tmp).st_mode & 0o777 != mode:  # a writer that recreates the file (safetensors: 0o600)
+            os.chmod(tmp, mode)
         os.replace(tmp, target)
     except OSError as err:
         tmp.unlink(missing_ok=True)

@@ -26,6 +26,7 @@ from pydantic import (
 )
 
 from deepfit import names
+from deepfit.config_paths import absolute_paths
 from deepfit.conventions import apply_keras, keras_enabled
 from deepfit.errors import ConfigError
 from deepfit.registry import Names
@@ -102,8 +103,16 @@ class DataConfig(_Section):
     valid: int | float | None = Field(
         None,
         ge=0,
-        description='validation split: a count (the first N training samples), a fraction < 1, or None / "auto": '
-        "the dataset's own (5,000 for Fashion-MNIST and its tasks), else 0.1",
+        description='validation split: a count, a fraction < 1, or None / "auto": the dataset\'s own (the first '
+        "5,000 of Fashion-MNIST and its tasks), else 10% of the samples (at least one per class)",
+    )
+    test: int | float | None = Field(
+        None, ge=0, description='test split held out of data without a test part: a count, a fraction < 1, 0 for '
+        'none, or None / "auto": 10% of the samples (at least one per class)',
+    )
+    split: Literal["stratified", "random", "first"] | None = Field(
+        None, description="how validation and test splits are drawn: stratified by class with the seed (default), "
+        "random (regression's default), or first (the first rows; Fashion-MNIST's and its tasks' default)",
     )
     standardize: bool = Field(True, description="standardise features with training-split statistics")
     task: Literal["multiclass", "binary", "regression"] = "multiclass"
@@ -117,7 +126,7 @@ class DataConfig(_Section):
         default_factory=dict, description="parameters of the dataset source, e.g. {sample_seed = 1} for fashion_mnist_b"
     )
 
-    @field_validator("valid", mode="before")
+    @field_validator("valid", "test", mode="before")
     @classmethod
     def _auto_or_finite(cls, v: Any) -> Any:
         if v == "auto":
@@ -126,7 +135,7 @@ class DataConfig(_Section):
             raise ValueError(f'expected "auto", a sample count or a fraction in (0, 1), got {v!r}')
         return v
 
-    @field_validator("valid")
+    @field_validator("valid", "test")
     @classmethod
     def _valid_count_or_fraction(cls, v: float | None) -> float | None:
         if v is None:
@@ -701,14 +710,17 @@ def apply_overrides(data: dict[str, Any], overrides: list[tuple[list[str], Any]]
 def load_config(
     path: str | Path | None = None, overrides: list[str] | None = None, base: dict[str, Any] | None = None
 ) -> RunConfig:
-    """Build a `RunConfig` from an optional base dict, a TOML file and `key=value` overrides, in that order."""
+    """Build a `RunConfig` from an optional base dict, a TOML file and `key=value` overrides, in that order.
+
+    Paths in the file are relative to its folder, the others to the current directory; all become absolute
+    (`config_paths.absolute_paths`)."""
     data: dict[str, Any] = dict(base or {})
     source = "config"
     if path is not None:
-        data = merge_layer(data, read_toml(path))
+        data = merge_layer(data, absolute_paths(read_toml(path), Path(path).absolute().parent))
         source = str(path)
     parsed = [parse_override(o) for o in overrides or []]
-    data = apply_overrides(data, parsed)
+    data = absolute_paths(apply_overrides(data, parsed), Path.cwd())
     return config_from_dict(data, source=source)
 
 

@@ -15,7 +15,8 @@ def _args(blobs_npz, tmp_path, *extra):
 
 def test_sweep_trains_every_combination_over_seeds_in_one_group(tmp_path, capsys, blobs_npz):
     code = main(_args(blobs_npz, tmp_path, "--grid", "optimizer.lr=1e-3,1e-2", "--grid",
-                      "model.activation=relu,elu", "--seeds", "2", "--save-models"))
+                      "model.activation=relu,elu", "--seeds", "2", "--save-models",
+                      "--set", "data.split=first"))  # the same rows for both seeds, so they share one group
     out = capsys.readouterr().out
     assert code == 0 and "sweep directory" in out and "lr=0.01,activation=elu" in out
     (sweep,) = (tmp_path / "sweeps").iterdir()

@@ -15,6 +15,7 @@ import tomllib
 from deepfit.cli.main import main
 
 SMALL = ["--epochs", "1", "--quiet", "--set", "model.hidden=[8]", "--set", "train.engine=eager"]
+TALKING = [a for a in SMALL if a != "--quiet"]  # prints the split line and the notes
 
 
 def _arrays(n: int, features: int = 12, classes: int = 3) -> tuple[np.ndarray, np.ndarray]:
@@ -95,14 +96,18 @@ def test_a_model_too_large_to_allocate_is_refused_with_its_size(tmp_path, capsys
             "before gradients and optimizer state), above the limit of 1,000,000,000; check model.hidden") in err
 
 
-def test_labels_that_are_not_0_to_c_are_refused_with_min_max_and_distinct_count(tmp_path, capsys):
-    x, y = _arrays(300)
-    y[0] = 10**9
+def test_labels_that_are_not_0_to_c_are_renumbered_with_a_one_line_note(tmp_path, capsys):
+    x, y = _arrays(300, classes=4)
+    y = np.array([3, 7, 9, 10**9])[y]
     np.savez(tmp_path / "ids.npz", x_train=x, y_train=y)
-    err = _refused(capsys, "train", "--data", str(tmp_path / "ids.npz"), "--out", str(tmp_path / "runs"))
-    assert ("ids.npz: training labels have min 0, max 1000000000 and 4 distinct values, which would make "
-            "1000000001 classes, 999999997 of them without a sample; expected labels 0..C-1") in err
-    assert not (tmp_path / "runs").exists()
+    code, out, err = _run(capsys, "train", "--data", str(tmp_path / "ids.npz"), "--out", str(tmp_path / "runs"),
+                          *TALKING)
+    assert code == 0, err
+    assert ("ids.npz: labels {3, 7, 9, 1e+09} renumbered 0..3 in sorted order (3 -> 0, 7 -> 1, 9 -> 2, 1e+09 -> 3); "
+            "predict maps them back") in out
+    (run,) = (tmp_path / "runs").iterdir()
+    model = json.loads((run / "model.json").read_text())
+    assert (model["class_names"], model["label_values"]) == (["3", "7", "9", "1e+09"], [3, 7, 9, 10**9])
 
 
 def test_a_single_class_is_refused_for_multiclass_and_warned_about_in_one_line_for_binary(tmp_path, capsys):
@@ -155,16 +160,20 @@ def test_a_keras_spelling_given_by_the_user_overrides_the_presets_lr(tmp_path, c
     assert optimizer["lr"] == 0.01 and "learning_rate" not in optimizer
 
 
-def test_the_default_validation_split_adapts_to_a_small_dataset_and_says_what_it_chose(tmp_path, capsys):
+def test_the_default_split_is_stratified_adapts_to_a_small_dataset_and_says_what_it_chose(tmp_path, capsys):
     x, y = _arrays(1797, features=64, classes=10)  # as many samples as sklearn's digits
     np.savez(tmp_path / "digits.npz", x_train=x, y_train=y)
     code, out, err = _run(capsys, "train", "--data", str(tmp_path / "digits.npz"), "--out", str(tmp_path / "runs"),
-                          *SMALL)
+                          *TALKING)
     assert code == 0, err
-    assert ("validation split: the first 180 training samples (data.valid = 180, chosen automatically: 10% of the "
-            "1797 training samples)") in out
+    line = ("split: stratified by class with seed 42: train 1437, validation 180 (data.valid = 180, chosen "
+            "automatically: 10% of the 1797 samples), test 180 (data.test = 180, chosen automatically: 10% of the "
+            "1797 samples)")
+    assert out.count(line) == 1 and out.index(line) < out.index("test acc")  # printed before training
     (run,) = (tmp_path / "runs").iterdir()
-    assert tomllib.loads((run / "config.toml").read_text())["data"]["valid"] == 180
+    data = tomllib.loads((run / "config.toml").read_text())["data"]
+    assert (data["valid"], data["test"], data["split"]) == (180, 180, "stratified")
+    assert "test acc" in out
 
 
 def test_the_validation_split_notice_prints_before_the_first_epoch_and_once(tmp_path, capsys):

@@ -49,18 +49,35 @@ def test_a_test_folder_takes_the_training_classes_by_name(tmp_path):
 
 
 def test_mixed_sizes_without_image_size_name_both_files(tmp_path):
-    _write(tmp_path, "a.png", "k", np.zeros((4, 4)))
+    _write(tmp_path, "a.png", "j", np.zeros((4, 4)))
     _write(tmp_path, "b.png", "k", np.zeros((5, 4)))
     with pytest.raises(DataError, match=r"b\.png: 5x4 pixels, but .*a\.png has 4x4; images of mixed sizes need "
                                         r"data\.image_size = \[height, width\]"):
         load_data("images", dir=tmp_path)
-    assert load_data("images", dir=tmp_path, image_size=[4, 4], valid=0).input_shape == (1, 4, 4)
+    assert load_data("images", dir=tmp_path, image_size=[4, 4], valid=0, test=0).input_shape == (1, 4, 4)
 
 
-def test_an_unreadable_image_is_named(tmp_path):
+def test_an_unreadable_image_is_skipped_with_a_warning_naming_it(tmp_path):
+    _write(tmp_path, "a.png", "j", np.zeros((4, 4)))
     _write(tmp_path, "a.png", "k", np.zeros((4, 4)))
     (tmp_path / "k" / "broken.png").write_bytes(b"\x89PNG not really")
-    with pytest.raises(DataError, match=r"broken\.png: not a readable image"):
+    with pytest.warns(UserWarning, match=r"skipped 1 unreadable image\(s\), e\.g\. .*broken\.png"):
+        splits = load_data("images", dir=tmp_path, valid=0, test=0)
+    assert len(splits.train) == 2
+
+
+def test_a_class_folder_with_no_readable_image_is_named_with_its_first_bad_file(tmp_path):
+    _write(tmp_path, "a.png", "j", np.zeros((4, 4)))
+    (tmp_path / "k").mkdir()
+    (tmp_path / "k" / "broken.png").write_bytes(b"\x89PNG not really")
+    with pytest.raises(DataError, match=r"k: no readable image in this class folder \(e\.g\. broken\.png: .*\); "
+                                        r"expected image files Pillow can read"):
+        load_data("images", dir=tmp_path)
+
+
+def test_an_image_folder_of_one_class_is_refused(tmp_path):
+    _write(tmp_path, "a.png", "cats", np.zeros((4, 4)))
+    with pytest.raises(DataError, match=r"one class folder \(cats/\), expected at least 2 class sub-folders"):
         load_data("images", dir=tmp_path)
 
 
@@ -73,6 +90,7 @@ def test_a_folder_without_class_folders_or_images_says_the_layout(tmp_path):
 
 
 def test_a_bad_image_size_or_channel_count_is_a_config_error(tmp_path):
+    _write(tmp_path, "a.png", "j", np.zeros((4, 4)))
     _write(tmp_path, "a.png", "k", np.zeros((4, 4)))
     with pytest.raises(ConfigError, match=r"data\.image_size: expected \[height, width\], two sizes >= 1, got \[0, "):
         load_data("images", dir=tmp_path, image_size=[0, 4])

@@ -53,7 +53,7 @@ def test_data_given_from_python_cannot_be_loaded_by_name_and_says_how_to_pass_it
 
 @pytest.mark.parametrize("name", LOADABLE)
 def test_every_dataset_loads_into_standardised_splits(name, dataset_options):
-    splits = load_data(name, valid=2, **dataset_options[name])
+    splits = load_data(name, valid=2, test=0, **dataset_options[name])
     assert (len(splits.train), len(splits.valid)) == (10, 2)
     assert splits.train.y.dtype == torch.int64 and splits.num_classes >= 2  # 2: fashion_mnist_b
     assert splits.train.x.mean(dim=0).abs().max().item() < 1e-5
@@ -85,8 +85,8 @@ def test_load_data_passes_csv_label_column_and_task(tmp_path):
 
 def test_load_data_names_the_file_in_label_errors(tmp_path):
     path = tmp_path / "bad.npz"
-    np.savez(path, x_train=np.zeros((3, 2)), y_train=[-1, 0, 1])
-    with pytest.raises(DataError, match=r"bad\.npz: train labels .* span \[-1, 1\], expected integers >= 0"):
+    np.savez(path, x_train=np.zeros((3, 2)), y_train=[0.5, 0, 1])
+    with pytest.raises(DataError, match=r"bad\.npz: train labels .* span \[0, 1\] \(e\.g\. 0\.5\), expected integers"):
         load_data("npz", path=path, valid=0)
 
 
@@ -124,3 +124,15 @@ def test_from_arrays_accepts_torch_tensors_and_leaves_them_unchanged():
 def test_from_arrays_passes_split_options():
     splits = from_arrays(np.zeros((5, 3)), np.zeros(5), valid=0, task="regression")
     assert splits.valid is None and splits.num_classes is None
+
+
+def test_load_data_takes_a_folder_or_a_file_path_as_the_cli_does(dataset_options, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    folder = load_data("images/", valid=0, test=0)  # "images" alone names the registered source
+    assert folder.class_names == ["class0", "class1", "class2"] and len(folder.train) == 12
+    folder = load_data(str(tmp_path / "images"), valid=0, test=0)
+    assert folder.class_names == ["class0", "class1", "class2"] and len(folder.train) == 12
+    table = load_data(tmp_path / "d.csv", valid=0, test=0)
+    assert len(table.train) == 12 and table.input_shape == (2,)
+    with pytest.raises(DataError, match=r"npz file nowhere/x\.npz not found"):
+        load_data("nowhere/x.npz")

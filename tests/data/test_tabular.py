@@ -118,3 +118,16 @@ def test_a_latin1_csv_names_the_line_and_byte_that_are_not_utf8(tmp_path, text, 
     path.write_bytes(text.encode("latin-1"))
     with pytest.raises(DataError, match=rf"l\.csv, line {line}: not UTF-8 text \(byte 0xe9\); expected a UTF-8"):
         DATASETS.build("csv", path=path)
+
+
+def test_csv_reads_a_text_label_column_as_names_and_says_which_column_it_was(tmp_path):
+    path = _csv(tmp_path, 'radius,diagnosis\n1.5,malignant\n0.5, benign\n0.7,"benign"\n')
+    raw = DATASETS.build("csv", path=path, label_column="diagnosis")
+    assert raw.y_train.tolist() == ["malignant", "benign", "benign"] and raw.label_column == "diagnosis"
+    np.testing.assert_array_equal(raw.x_train, [[1.5], [0.5], [0.7]])
+
+
+def test_csv_with_text_labels_still_names_a_bad_feature_cell(tmp_path):
+    path = _csv(tmp_path, "diagnosis,radius\nmalignant,1.5\nbenign,oops\n")
+    with pytest.raises(DataError, match=r"table\.csv, line 3, column 'radius': expected a number, found 'oops'"):
+        DATASETS.build("csv", path=path, label_column="diagnosis")

@@ -28,7 +28,7 @@ class _Shirts(Dataset):
 
 
 def test_a_dataset_is_read_in_order_with_its_class_names():
-    splits = from_torch(_Shirts(), valid=0, standardize=False)
+    splits = from_torch(_Shirts(), valid=0, test_split=0, standardize=False)
     assert splits.class_names == ["shirt", "bag", "boot"] and splits.input_shape == (1, 2, 2)
     assert splits.train.x[:, 0, 0, 0].tolist() == list(range(30))
     assert splits.train.y.tolist() == [i % 3 for i in range(30)]
@@ -49,7 +49,7 @@ def test_an_iterable_dataset_without_a_length_is_read_to_its_end():
             for i in range(12):
                 yield torch.full((3,), float(i)), i % 2
 
-    splits = from_torch(Stream(), valid=0)
+    splits = from_torch(Stream(), valid=0, test_split=0)
     assert len(splits.train) == 12
 
 
@@ -57,7 +57,7 @@ def test_data_larger_than_the_budget_is_refused_with_its_size():
     with pytest.raises(DataError, match=r"data: 30 samples of shape \(1, 2, 2\) need 0\.00 GB as float32, more than "
                                         r"the 0\.00 GB deepfit may hold in host memory"):
         from_torch(_Shirts(), max_bytes=100)
-    assert len(from_torch(_Shirts(), max_bytes=30 * 4 * 4, valid=0).train) == 30  # exactly the budget fits
+    assert len(from_torch(_Shirts(), max_bytes=30 * 4 * 4, valid=0, test_split=0).train) == 30  # exactly fits
 
 
 def test_samples_that_are_not_pairs_are_refused():

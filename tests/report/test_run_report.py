@@ -117,3 +117,20 @@ def test_a_staged_runs_report_marks_where_stage_1_ended(tmp_path):
     assert "stage 1 (reused layers frozen) ends after epoch 2" in write_run_report(run).read_text()
     (run / "config.toml").write_text('name = "run"\n[transfer]\nsource = "src"\nfreeze_epochs = 4\n')
     assert "stage 1" not in write_run_report(run).read_text()  # all 4 epochs frozen: no second stage
+
+
+def test_the_header_shows_each_resume_and_how_the_data_was_split():
+    metrics = {
+        "command": "deepfit train --data cells.csv", "started": "2026-12-08 01:00:00 UTC",
+        "resumes": [{"command": "deepfit train --resume runs/a", "time": "2026-12-08 02:00:00 UTC", "from_epoch": 3,
+                     "previous": "interrupted"}],
+        "validation_split": {"method": "stratified", "seed": 42, "data.valid": 8, "samples": 8,
+                             "chosen": "10% of the 80 samples",
+                             "test": {"data.test": 8, "samples": 8, "chosen": "by the user"}},
+    }
+    lines = dict(header_lines(metrics))
+    assert lines["resumed"] == ("2026-12-08 02:00:00 UTC after epoch 3 (the previous process was interrupted): "
+                                "deepfit train --resume runs/a")
+    assert lines["split"] == ("stratified by class, seed 42: 8 validation (chosen automatically: 10% of the 80 "
+                              "samples), 8 test (set by the user)")
+    assert lines["command"] == "deepfit train --data cells.csv"

@@ -186,3 +186,13 @@ def test_an_interrupted_run_without_a_directory_is_a_plain_keyboard_interrupt(fi
     with pytest.raises(KeyboardInterrupt) as info:
         run_training(cfg, save=False)
     assert type(info.value) is KeyboardInterrupt
+
+
+def test_every_file_of_a_run_directory_has_the_umasks_permissions(finished_run):
+    _, result = finished_run
+    umask = os.umask(0)
+    os.umask(umask)
+    modes = {str(p.relative_to(result.run_dir)): oct(p.stat().st_mode & 0o777)
+             for p in result.run_dir.rglob("*") if p.is_file()}
+    assert "model.safetensors" in modes and "checkpoint/state.json" in modes
+    assert set(modes.values()) == {oct(0o666 & ~umask)}, modes

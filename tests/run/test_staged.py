@@ -124,3 +124,11 @@ def test_restandardize_to_raw_inputs_undoes_the_scaling():
     raw = restandardize(s, None, None)
     torch.testing.assert_close(raw.test.x, s.test.x * s.std + s.mean)
     assert raw.mean is None
+
+
+def test_restandardize_keeps_the_split_record_and_the_original_labels():
+    from dataclasses import replace
+
+    s = replace(_splits(), label_values=[3, 7, 9])
+    raw = restandardize(s, None, None)
+    assert raw.valid_split is s.valid_split and raw.label_values == [3, 7, 9]

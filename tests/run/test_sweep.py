@@ -17,7 +17,6 @@ def _cfg(*overrides: str):
 @pytest.mark.parametrize(
     "other",
     [
-        "train.seed=7",
         "optimizer.lr=0.3",
         "optimizer.betas=[0.8, 0.9]",
         "optimizer.weight_decay=0.1",
@@ -62,6 +61,13 @@ def test_a_fractional_validation_split_keeps_seeds_apart():
     assert group_key(_cfg("data.valid=0.2")) != group_key(_cfg("data.valid=0.2", "train.seed=1"))
 
 
+def test_seeds_share_a_group_only_where_the_split_takes_the_same_rows_for_every_seed():
+    fashion = ["data.name=fashion_mnist", "data.path=''"]
+    assert group_key(_cfg(*fashion)) == group_key(_cfg(*fashion, "train.seed=7"))  # the chapter's first 5,000
+    assert group_key(_cfg("data.split=first")) == group_key(_cfg("data.split=first", "train.seed=7"))
+    assert group_key(_cfg()) != group_key(_cfg("train.seed=7"))  # own data: stratified with the seed
+
+
 def test_plan_groups_keeps_order_and_caps_group_size():
     cfgs = [_cfg(f"optimizer.lr={lr}") for lr in (0.1, 0.2, 0.3)] + [_cfg("train.batch_size=8")] + [_cfg()]
     assert plan_groups(cfgs) == [[0, 1, 2, 4], [3]]
@@ -102,7 +108,8 @@ def test_a_grouped_study_gives_the_results_of_a_sequential_one(tmp_path, blobs_n
     variants = expand_grid({"optimizer.lr": [1e-3, 1e-2], "model.dropout": [0.0, 0.3]})
     grouped = run_study(_study(blobs_npz, variants), out=tmp_path / "g", quiet=True)
     sequential = run_study(_study(blobs_npz, variants), out=tmp_path / "s", quiet=True, engine="sequential")
-    assert {r["members"] for r in grouped.runs} == {8} and {r["members"] for r in sequential.runs} == {1}
+    # each seed draws its own stratified validation split, so the 2 seeds train as 2 groups of 4 variants
+    assert {r["members"] for r in grouped.runs} == {4} and {r["members"] for r in sequential.runs} == {1}
     for a, b in zip(grouped.runs, sequential.runs, strict=True):
         assert (a["variant"], a["seed"], a["epochs"]) == (b["variant"], b["seed"], b["epochs"])
         if "dropout=0.0" in a["variant"]:  # without dropout masks the arithmetic is the same
@@ -117,3 +124,12 @@ def test_bad_grids_fail_before_any_training(tmp_path, blobs_npz):
         run_study(_study(blobs_npz, expand_grid({"model.dropout": [0.1, 2.0]})), out=None, quiet=True)
     with pytest.raises(ConfigError, match="each grid key needs at least one value"):
         config_from_dict({"sweep": {"grid": {"optimizer.lr": []}}})
+
+
+def test_split_seed_is_the_seed_only_for_a_split_drawn_with_it():
+    from deepfit.run.setup import split_seed
+
+    assert split_seed(_cfg("train.seed=7")) == 7
+    assert split_seed(_cfg("train.seed=7", "data.split=first")) is None
+    assert split_seed(load_config(None, ["data.name=fashion_mnist", "train.seed=7"])) is None
+    assert split_seed(load_config(None, ["data.name=fashion_mnist", "train.seed=7", "data.valid=0.1"])) == 7

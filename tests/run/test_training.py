@@ -32,7 +32,7 @@ def _violations(splits, **sections):
 
 def test_raw_inputs_are_reported_with_the_measured_values_and_the_threshold():
     x, y = _shifted()
-    (violation,) = _violations(from_arrays(x, y, valid=0, standardize=False), data={"standardize": False})
+    (violation,) = _violations(from_arrays(x, y, valid=0, test=0, standardize=False), data={"standardize": False})
     assert violation.condition == "standardised inputs"
     assert violation.found == "the inputs' overall mean is 4.19 and std 4.56, expected within 0.15 of 0 and 1"
     assert violation.fix == "standardise each feature (data.standardize = true)"

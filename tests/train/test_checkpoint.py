@@ -49,7 +49,7 @@ def _train_args(data: Path, out: Path, name: str) -> list[str]:
     ]
 
 
-def test_killed_run_resumes_to_identical_weights(tmp_path):
+def test_killed_run_resumes_to_identical_weights_and_keeps_its_provenance(tmp_path, monkeypatch):
     data = _dataset(tmp_path)
     assert main(_train_args(data, tmp_path / "a", "full")) == 0
     (full_dir,) = (tmp_path / "a").iterdir()
@@ -79,7 +79,17 @@ def test_killed_run_resumes_to_identical_weights(tmp_path):
     rows_at_kill = (killed_dir / "history.csv").read_text().count("\n") - 1  # written before each checkpoint
     assert epoch_at_kill <= rows_at_kill <= epoch_at_kill + 1
 
+    monkeypatch.setattr(sys, "argv", ["deepfit", "train", "--resume", str(killed_dir), "--quiet"])
     assert main(["train", "--resume", str(killed_dir), "--quiet"]) == 0
+    metrics = json.loads((killed_dir / "metrics.json").read_text())
+    assert metrics["command"].startswith("deepfit train --data") and "--name killed" in metrics["command"]
+    (resumed,) = metrics["resumes"]
+    assert resumed["command"] == f"deepfit train --resume {killed_dir} --quiet"
+    assert (resumed["from_epoch"], resumed["previous"]) == (epoch_at_kill, "interrupted")
+    assert metrics["started"] <= resumed["time"]  # the same format and zone: text order is time order
+    report = (killed_dir / "report.html").read_text()
+    assert f"after epoch {epoch_at_kill} (the previous process was interrupted)" in report
+    assert "--name killed" in report
     a, b = load_file(full_dir / "model.safetensors"), load_file(killed_dir / "model.safetensors")
     assert a.keys() == b.keys()
     for k in a:

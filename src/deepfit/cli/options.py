@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from deepfit.errors import ConfigError, DataError, OutputError
+from deepfit.errors import ConfigError, OutputError
 from deepfit.names import DATASETS
 from deepfit.presets import PRESETS
 
@@ -98,45 +97,18 @@ def figure_path(out: str | None, name: str) -> Path:
 
 
 def data_overrides(value: str) -> list[str]:
-    """The `--set` overrides `--data VALUE` stands for: a file source by extension, a folder, or a name.
+    """The `--set` overrides `--data VALUE` stands for: the source `deepfit.data.locate.locate_source` finds.
 
     Raises:
         DataError: VALUE looks like a path (a separator or an extension) but does not exist, or is a file of
             another type than .npz, .csv or .npy. Other unknown names are the registry's `ConfigError`.
     """
-    features, comma, labels = value.partition(",")
-    if comma and features.endswith(".npy") and labels.endswith(".npy"):  # X.npy,LABELS.npy
-        return ["data.name=npy", f"data.path={_quote(features)}", f"data.labels={_quote(labels)}"]
-    path = Path(value)
-    if path.suffix in (".npz", ".csv", ".npy"):
-        return [f"data.name={path.suffix[1:]}", f"data.path={_quote(value)}"]
-    if path.is_dir():
-        return _folder_overrides(path, value)
-    if value not in DATASETS:
-        if path.exists():
-            kind = f"unsupported extension {path.suffix!r}" if path.suffix else "a file without an extension"
-            raise DataError(f"--data {value}: {kind}, expected .npz, .csv, .npy or a folder")
-        if path.suffix or "/" in value or os.sep in value:
-            raise DataError(
-                f"--data {value}: not found (no such file or directory); expected a dataset name "
-                f"({', '.join(DATASETS.names())}), an .npz, .csv or .npy file, or a folder (IDX files, "
-                "x_train.npy, or images in class sub-folders)"
-            )
-    return [f"data.name={_quote(value)}"]
+    if value in DATASETS and not Path(value).exists():  # a dataset's name: no need to load the data package
+        return [f"data.name={_quote(value)}"]
+    from deepfit.data.locate import locate_source
 
-
-def _folder_overrides(path: Path, value: str) -> list[str]:
-    """A folder's source: MNIST-layout IDX files, else an `x_train.npy` pair, else images in class sub-folders
-    (any sub-folder); a folder with none of them is read as IDX, whose error lists the files it lacks."""
-    from deepfit.data import find_idx_files
-
-    if not find_idx_files(path):
-        x_train = next((p for p in (path / "x_train.npy", path / "X_train.npy") if p.is_file()), None)
-        if x_train is not None:
-            return ["data.name=npy", f"data.path={_quote(str(x_train))}"]
-        if any(p.is_dir() and not p.name.startswith(".") for p in path.iterdir()):
-            return ["data.name=images", f"data.dir={_quote(value)}"]
-    return ["data.name=idx", f"data.dir={_quote(value)}"]
+    name, options = locate_source(value)
+    return [f"data.name={_quote(name)}", *(f"data.{key}={_quote(option)}" for key, option in options.items())]
 
 
 def _quote(value: str) -> str:
@@ -152,13 +124,16 @@ def config_from_args(
     default preset is deepfit's own choice of network; `--keras` alone asks for Keras's defaults).
     """
     from deepfit.config import load_config, merge_layer
+    from deepfit.run.naming import named_run
 
     preset = args.preset or (default_preset if args.config is None and not args.keras else None)
+    preset_name = None
     if preset is not None:
         try:
             preset_data = PRESETS.build(preset)
         except ConfigError as exc:
             raise ConfigError(f"--preset: {exc}") from None
+        preset_name = preset_data.get("name")
         if args.model:  # your own network replaces the preset's dense one, whose keys would not apply to it
             preset_data = {k: v for k, v in preset_data.items() if k != "model"}
         base = merge_layer(preset_data, base or {})
@@ -179,4 +154,5 @@ def config_from_args(
         "conventions.keras": args.keras and "true",
     }
     overrides += [f"{k}={v}" for k, v in flags.items() if v is not None]
-    return load_config(args.config, overrides, base=base)
+    cfg = load_config(args.config, overrides, base=base)
+    return cfg if args.name is not None else named_run(cfg, preset_name)  # a factory's, not the preset's name

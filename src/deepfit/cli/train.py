@@ -53,8 +53,9 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("run_dir")
     p.add_argument("--input", required=True, metavar="FILE.npz|FILE.npy",
                    help="array 'x' (or 'x_test') of an .npz archive, or an .npy array, of samples")
-    p.add_argument("--output", metavar="FILE.npz",
-                   help="where to write probabilities (.npz is added if missing; default: print)")
+    p.add_argument("--output", metavar="FILE.npz|FILE.csv",
+                   help="where to write probabilities, predicted classes and their names: an .npz archive (.npz is "
+                   "added if missing) or a .csv table (default: print)")
     p.add_argument("--mc-samples", type=int, metavar="N", help="MC Dropout: average N passes with dropout on")
     p.add_argument("--mc-seed", type=int, default=0, help="seed of the MC Dropout masks")
     p.add_argument("--device", default="auto")
@@ -147,9 +148,6 @@ def report_run(result: RunResult, *, quiet: bool = False) -> int:
     if "mlflow" in m:
         log_report_files(m["mlflow"], result.run_dir)
     figures = "  ".join(f"{s} acc {m[s]['acc']:.4f}" for s in ("valid", "test") if s in m and "acc" in m[s])
-    split = result.splits.valid_split if result.splits is not None else None
-    if quiet and split is not None and split.auto:  # else the progress said it before the first epoch
-        console.print(split.describe(), highlight=False, soft_wrap=True)
     if "early_stopping" in m:
         console.print(early_stopping_line(m["early_stopping"], m["epochs"]), highlight=False, soft_wrap=True)
     console.print(f"{figures}\nrun directory: {result.run_dir}\nreport: {report}", highlight=False, soft_wrap=True)
@@ -202,6 +200,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 def cmd_predict(args: argparse.Namespace) -> int:
     import torch
 
+    from deepfit.cli.predictions import named_predictions
     from deepfit.data.splits import as_float_inputs
 
     trainer, ctx = _load(args.run_dir, args.device)
@@ -222,6 +221,9 @@ def cmd_predict(args: argparse.Namespace) -> int:
     if args.output:
         pred = probs.argmax(1) if probs.dim() == 2 else (probs > 0.5).long()
         arrays = {"probabilities": probs.numpy(), "predictions": pred.numpy()}
+        if ctx["cfg"].data.task != "regression":  # the class name (and original label) of each prediction
+            arrays.update(named_predictions(arrays["predictions"], ctx["meta"].get("class_names"),
+                                            ctx["meta"].get("label_values")))
         if mc is not None:  # MC Dropout: std over passes and predictive entropy of the mean
             arrays["std"] = mc.std.numpy()
             if mc.entropy is not None:
@@ -285,18 +287,23 @@ def _read_inputs(path: Path) -> np.ndarray:
 
 
 def _write_predictions(output: str, arrays: dict[str, np.ndarray]) -> Path:
-    """Write `arrays` to `output` atomically, named as np.savez names it (`.npz` added); returns the path."""
+    """Write `arrays` to `output` atomically: a .csv table (`predictions.write_csv`), else an .npz archive named
+    as np.savez names it (`.npz` added); returns the path."""
     import numpy as np
+
+    from deepfit.cli.predictions import write_csv
 
     path = Path(output)
     if path.is_dir():
         raise OutputError(f"--output {output}: is a directory; expected a file name such as {path / 'predictions.npz'}")
-    if path.suffix != ".npz":
+    if path.suffix not in (".npz", ".csv"):
         path = path.with_name(path.name + ".npz")
     blocker = next((p for p in path.parents if p.exists() and not p.is_dir()), None)
     if blocker is not None:
         raise OutputError(f"--output {output}: {blocker} is a file, not a directory; choose another --output")
     try:
+        if path.suffix == ".csv":
+            return write_csv(path, arrays)
         with atomic_path(path) as tmp, tmp.open("wb") as f:
             np.savez(f, **arrays)
     except OutputError as exc:

@@ -3,6 +3,7 @@ Pillow into uint8 arrays of one shape (channels, height, width); class names are
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -29,20 +30,28 @@ def images(
         channels: 1 (grayscale) or 3 (RGB); default 3 when any image has colour, else 1.
         test_dir: a second folder in the same layout, read with the training folder's classes, size and channels.
 
+    Unreadable image files are skipped with a warning.
+
     Raises:
-        DataError: no class folders, a class folder without images, an unreadable image, or mixed sizes
-            without `image_size`.
+        DataError: no class folders or only one, a class folder without a readable image, an image whose pixels
+            cannot be decoded, or mixed sizes without `image_size`.
     """
     if dir is None:
         raise ConfigError("dataset 'images' needs a folder of class sub-folders: pass dir=... (--data DIR)")
     pil = _pillow()
     root = Path(dir).expanduser()
     files, classes = _listing(root)
+    if len(classes) < 2:
+        raise DataError(f"{root}: one class folder ({classes[0]}/), expected at least 2 class sub-folders "
+                        f"({root}/<class name>/*.png): a classifier of one class learns nothing")
+    files = _readable(pil, files, root, classes)
     size, channels = _shape(pil, files, image_size, channels)
     x, y = _read(pil, files, size, channels), np.array([label for _, label in files], dtype=np.int64)
     x_test = y_test = None
     if test_dir is not None:
-        test_files, test_classes = _listing(Path(test_dir).expanduser())
+        test_root = Path(test_dir).expanduser()
+        test_files, test_classes = _listing(test_root)
+        test_files = _readable(pil, test_files, test_root, test_classes)
         unknown = sorted(set(test_classes) - set(classes))
         if unknown:
             raise DataError(f"{test_dir}: class folders {unknown} are not among the training classes {classes}")
@@ -75,6 +84,29 @@ def _listing(root: Path) -> tuple[list[tuple[Path, int]], list[str]]:
                             f"{', '.join(IMAGE_SUFFIXES)}")
         files += [(p, label) for p in found]
     return files, classes
+
+
+def _readable(pil: Any, files: list[tuple[Path, int]], root: Path, classes: list[str]) -> list[tuple[Path, int]]:
+    """The `files` Pillow can open (their headers only); the others are skipped with one warning, and a class
+    folder left without a readable image is an error naming it and its first unreadable file."""
+    kept, skipped, reasons = [], [], {}
+    for path, label in files:
+        try:
+            _open(pil, path).close()
+        except DataError as exc:
+            skipped.append(path)
+            reasons.setdefault(label, f"{path.name}: {str(exc).removeprefix(f'{path}: ')}")
+            continue
+        kept.append((path, label))
+    found = {label for _, label in kept}
+    for label, reason in reasons.items():
+        if label not in found:
+            raise DataError(f"{root / classes[label]}: no readable image in this class folder (e.g. {reason}); "
+                            "expected image files Pillow can read")
+    if skipped:
+        warnings.warn(f"{root}: skipped {len(skipped)} unreadable image(s), e.g. {skipped[0]}", UserWarning,
+                      stacklevel=3)
+    return kept
 
 
 def _shape(pil: Any, files: list[tuple[Path, int]], image_size: Sequence[int] | None,

@@ -8,17 +8,20 @@ from typing import Any
 import numpy as np
 import torch
 
+from deepfit.data.locate import locate_source
 from deepfit.data.sources import DATASETS
 from deepfit.data.splits import make_splits
 from deepfit.data.tensors import Splits
 
 
 def load_data(
-    name: str = "fashion_mnist",
+    name: str | Path = "fashion_mnist",
     *,
     dir: str | Path | None = None,
     path: str | Path | None = None,
     valid: int | float | None = None,
+    test: int | float | None = None,
+    split: str | None = None,
     subset: int | None = None,
     standardize: bool = True,
     seed: int = 0,
@@ -29,7 +32,8 @@ def load_data(
     channels: int | None = None,
     options: dict[str, Any] | None = None,
 ) -> Splits:
-    """Load the dataset registered as `name` and split it with `make_splits` (see there for the options).
+    """Load the dataset registered as `name`, or the file or folder `name` is (as `--data` reads it:
+    `load_data("photos")`, `load_data("cells.csv")`), and split it with `make_splits` (see there for the options).
 
     `dir` is the folder of a directory source (`fashion_mnist`, `idx`); `path` is the file of a file
     source (`npz`, `csv`, `npy`); `label_column` applies to `csv`, `labels` to `npy`, `image_size` and
@@ -39,18 +43,25 @@ def load_data(
 
     Raises:
         ConfigError: unknown dataset name, an option the source does not take, or a bad split option.
+        DataError: `name` looks like a path that does not exist, or a file of an unknown type.
         DataError: the data is missing, unreadable or inconsistent (the message names the file or folder
             and, for Fashion-MNIST, says how to get it).
     """
     given = {"dir": dir, "path": path, "label_column": label_column, "labels": labels, "image_size": image_size,
              "channels": channels}
     options = {**(options or {}), **{key: value for key, value in given.items() if value is not None}}
+    if isinstance(name, Path) or name not in DATASETS:  # a path: the source it names, as the CLI finds it
+        name, found = locate_source(str(name))
+        options = {**found, **options}
+        path, dir = options.get("path", path), options.get("dir", dir)
     canonical = DATASETS.canonical(name)
     raw = DATASETS.build(canonical, **options)
     source = str(path if path is not None else dir if dir is not None else f"dataset {canonical!r}")
     return make_splits(
         *raw[:4],
         valid=valid,
+        test=test,
+        split=split,
         subset=subset,
         standardize=standardize,
         seed=seed,
@@ -58,6 +69,7 @@ def load_data(
         class_names=raw.class_names,
         source=source,
         dataset_valid=raw.valid,
+        label_column=raw.label_column,
     )
 
 
@@ -68,9 +80,11 @@ def from_arrays(
     y_test: np.ndarray | torch.Tensor | None = None,
     **split_options: Any,
 ) -> Splits:
-    """`Splits` from in-memory NumPy arrays or torch tensors; `split_options` go to `make_splits`."""
+    """`Splits` from in-memory NumPy arrays or torch tensors; `split_options` go to `make_splits`, with `test`
+    defaulting to 0: no test split is held out unless asked for (`test=None` for the automatic one), since the
+    caller can pass `x_test`, `y_test` of its own."""
     arrays = [_numpy(a) for a in (x_train, y_train, x_test, y_test)]
-    return make_splits(*arrays, **split_options)
+    return make_splits(*arrays, **{"test": 0, **split_options})
 
 
 def _numpy(a: np.ndarray | torch.Tensor | None) -> np.ndarray | None:

@@ -21,7 +21,8 @@ class RawDataset(NamedTuple):
     """What a source returns: NumPy arrays as stored, before any split or scaling.
 
     `valid` is the dataset's own validation count (Géron's 5,000 for Fashion-MNIST), the one an automatic
-    `data.valid` takes; None: a fraction (see `splits.resolve_valid`).
+    `data.valid` takes and split as the first rows; None: drawn (see `splits.resolve_valid`). `label_column` is
+    the table column the labels were read from, which must then look like class labels (`classes`).
     """
 
     x_train: np.ndarray
@@ -30,6 +31,7 @@ class RawDataset(NamedTuple):
     y_test: np.ndarray | None
     class_names: list[str] | None
     valid: int | None = None
+    label_column: str | None = None
 
 
 DATASETS: Registry[RawDataset] = Registry(DATASET_NAMES)

@@ -1,4 +1,4 @@
-"""Turn raw arrays into `Splits`: carve out the validation set, keep a subset, encode labels, standardise.
+"""Turn raw arrays into `Splits`: encode labels, hold out test and validation sets, keep a subset, standardise.
 
 The standardisation statistics are fitted on the final training split only, so nothing of the
 validation or test data leaks into training. Data stays NumPy until the tensors are built at the end.
@@ -9,13 +9,14 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from deepfit.data.labels import encode_labels
+from deepfit.data.classes import encode_classes
+from deepfit.data.coverage import check_coverage
+from deepfit.data.labels import check_task, encode_labels
+from deepfit.data.partition import auto_count, draw, draw_subset, holdout_count, resolve_method, selection, sub_seed
 from deepfit.data.tensors import Splits, TensorData, ValidSplit
 from deepfit.errors import ConfigError, DataError, ShapeError
 
-_Selection = slice | np.ndarray  # rows of the training file: a slice (a view) or sorted indices
 _CHUNK_ROWS = 4096  # rows per pass when summing squared deviations: bounds the float64 temporary
-AUTO_VALID_FRACTION = 0.1  # an automatic data.valid without a dataset's own split, as Keras users pass validation_split
 
 
 def make_splits(
@@ -25,6 +26,8 @@ def make_splits(
     y_test: np.ndarray | None = None,
     *,
     valid: int | float | None = None,
+    test: int | float | None = None,
+    split: str | None = None,
     subset: int | None = None,
     standardize: bool = True,
     seed: int = 0,
@@ -32,29 +35,40 @@ def make_splits(
     class_names: list[str] | None = None,
     source: str = "arrays",
     dataset_valid: int | None = None,
+    label_column: str | None = None,
 ) -> Splits:
     """Train/valid/test `Splits` on the CPU from the arrays of a training file and an optional test file.
 
-    Pixels stored as uint8 are divided by 255; every input becomes float32. With `standardize`, each
-    feature is shifted and scaled by the mean and standard deviation of the training split (a zero
-    std counts as 1), as Géron (ch. 11) does for Fashion-MNIST's pixels.
+    Labels are encoded first (`classes.encode_classes`: text labels and numbers other than 0..C-1 become
+    indices into sorted class names). Then, without a test file, a test split is held out of the training file,
+    then the validation split, each drawn by the `split` method (`partition`: stratified by class by default)
+    with the run's `seed`. Pixels stored as uint8 are divided by 255; every input becomes float32. With
+    `standardize`, each feature is shifted and scaled by the mean and standard deviation of the training split
+    (a zero std counts as 1), as Géron (ch. 11) does for Fashion-MNIST's pixels.
 
     Args:
-        valid: an int >= 1 takes the FIRST `valid` training samples as the validation set (Géron ch. 11:
-            `X_valid = X_train_full[:5000]`); a float in (0, 1) takes that fraction at random (seeded by
-            `seed`); 0 means no validation set. None (the default) chooses, see `resolve_valid`.
-        subset: keep only the first `subset` training samples left after the validation split; the
-            validation and test sets are unchanged.
+        valid: a count of validation samples, or a fraction of the samples left after the test split; 0 means
+            no validation set. None (the default) chooses, see `resolve_valid`.
+        test: without a test file, a count or a fraction of test samples held out of the training file; 0 means
+            none; None (the default, `data.test = "auto"`): `partition.AUTO_FRACTION`, at least one sample per
+            class where possible. With a test file it must be None or 0. (`from_arrays` and `from_torch`, given
+            arrays from Python, default to 0: their caller passes a test set of its own.)
+        split: "stratified", "random" or "first" (see `partition`); None: `first` for a dataset with its own
+            validation split (`dataset_valid`), else stratified (random for regression).
+        subset: keep only `subset` training samples left after the validation split (the first ones for
+            `first`, else drawn like the held-out splits); the validation and test sets are unchanged.
         task: "multiclass" (int64 labels), "binary" (float32 0/1) or "regression" (float32 targets).
-        class_names: for multiclass, fixes `num_classes` to their number; otherwise it is the largest
-            training label + 1.
+        class_names: names of the label indices 0..C-1; for multiclass, fixes `num_classes` to their number.
         source: how errors name the data (a file, a folder or a dataset name).
         dataset_valid: the dataset's own validation count (`RawDataset.valid`), for `valid=None`.
+        label_column: the CSV column the labels came from, which must look like labels (see `encode_classes`).
 
     Raises:
-        ConfigError: `valid`, `subset` or `task` is out of range (the message names `data.<field>`).
+        ConfigError: `valid`, `test`, `split`, `subset` or `task` is out of range (the message names
+            `data.<field>`).
         ShapeError: x and y disagree in sample count, or train and test in sample shape.
-        DataError: values are not numbers or not finite, or labels are outside the task's range.
+        DataError: values are not numbers or not finite, labels are outside the task's range, or the
+            validation split holds one class (see `coverage.check_coverage`).
     """
     x_train, y_train = np.asarray(x_train), np.asarray(y_train)
     _check_pair(x_train, y_train, source=source, split="train")
@@ -68,14 +82,34 @@ def make_splits(
                 f"{source}: test samples have shape {x_test.shape[1:]}, expected {x_train.shape[1:]} "
                 f"as in the training set"
             )
-    y_train, y_test, num_classes = encode_labels(y_train, y_test, task=task, class_names=class_names, source=source)
-    setting, auto = resolve_valid(valid, len(x_train), dataset_valid)
-    train_rows, valid_rows = _valid_split(len(x_train), setting, seed)
-    train_rows = _subset(train_rows, subset)
+    check_task(task)
+    enc = encode_classes(y_train, y_test, task=task, class_names=class_names, source=source, label_column=label_column)
+    class_names = enc.class_names
+    y_train, y_test, num_classes = encode_labels(enc.y_train, enc.y_test, task=task, class_names=class_names,
+                                                 source=source)
+    method = resolve_method(split, task=task, own_split=dataset_valid is not None, valid=valid)
+    classes = num_classes if task != "regression" else 0
+    strata = y_train if task != "regression" else None
+    rows = np.arange(len(x_train))
+    test_setting = test_auto = None
+    if x_test is None:  # hold a test split out of the training file, before the validation split
+        test_setting, test_auto = (test, None) if test is not None else auto_count(len(rows), len(rows), classes,
+                                                                                   what="test")
+        test_setting = holdout_count(test_setting, len(rows), field="data.test")
+        rows, test_rows = draw(rows, strata, test_setting, method, sub_seed(seed, 0), last=True, what="test")
+        if test_setting:
+            x_test, y_test = x_train[selection(test_rows)], y_train[test_rows]
+    elif test:
+        raise ConfigError(f"data.test: {source} has a test part of its own ({len(x_test)} samples), so no test split "
+                          f"is drawn from the training data; expected data.test unset (\"auto\") or 0, got {test!r}")
+    setting, auto = resolve_valid(valid, len(x_train), dataset_valid, left=len(rows), classes=classes)
+    count = holdout_count(setting, len(rows), field="data.valid")
+    train_rows, valid_rows = draw(rows, strata, count, method, sub_seed(seed, 1))
+    train_rows = draw_subset(train_rows, strata, subset, method, sub_seed(seed, 2))
 
-    xs = {"train": as_float_inputs(x_train[train_rows], source=source, split="train")}
-    if valid_rows is not None:
-        xs["valid"] = as_float_inputs(x_train[valid_rows], source=source, split="valid")
+    xs = {"train": as_float_inputs(x_train[selection(train_rows)], source=source, split="train")}
+    if len(valid_rows):
+        xs["valid"] = as_float_inputs(x_train[selection(valid_rows)], source=source, split="valid")
     if x_test is not None:
         xs["test"] = as_float_inputs(x_test, source=source, split="test")
     mean = std = None
@@ -84,46 +118,53 @@ def make_splits(
         for x in xs.values():
             x -= mean
             x /= std
+    ys = {"train": y_train[train_rows], "valid": y_train[valid_rows], "test": y_test}
+    counts = None
+    if task != "regression":
+        counts = check_coverage({k: ys[k] for k in xs}, num_classes, source=source, method=method,
+                                explicit=split is not None)
 
-    def part(split: str, y: np.ndarray | None) -> TensorData | None:
-        if split not in xs:
+    def part(name: str) -> TensorData | None:
+        if name not in xs:
             return None
-        return TensorData(torch.from_numpy(xs[split]), torch.from_numpy(np.ascontiguousarray(y)))
+        return TensorData(torch.from_numpy(xs[name]), torch.from_numpy(np.ascontiguousarray(ys[name])))
 
+    record = ValidSplit(setting, len(valid_rows), auto, None if method == "first" else seed, method, test_setting,
+                        0 if x_test is None else len(x_test), test_auto, len(xs["train"]), counts,
+                        (enc.note,) if enc.note else ())
     return Splits(
-        train=part("train", y_train[train_rows]),
-        valid=part("valid", None if valid_rows is None else y_train[valid_rows]),
-        test=part("test", y_test),
+        train=part("train"),
+        valid=part("valid"),
+        test=part("test"),
         class_names=None if class_names is None else list(class_names),
         input_shape=tuple(int(d) for d in x_train.shape[1:]),
         num_classes=num_classes,
         mean=None if mean is None else torch.from_numpy(mean),
         std=None if std is None else torch.from_numpy(std),
-        valid_split=ValidSplit(setting, len(xs["valid"]) if "valid" in xs else 0, auto,
-                               seed if isinstance(setting, float) else None),
+        valid_split=record,
         input_dtype=str(x_train.dtype),
+        label_values=enc.label_values,
     )
 
 
 def resolve_valid(
-    valid: int | float | None, n: int, dataset_valid: int | None = None
+    valid: int | float | None, n: int, dataset_valid: int | None = None, *, left: int | None = None,
+    classes: int = 0,
 ) -> tuple[int | float, str | None]:
-    """(the `data.valid` setting to use, why it was chosen or None when `valid` was given) for `n` samples.
+    """(the `data.valid` setting to use, why it was chosen or None when `valid` was given) for a training file of
+    `n` samples of which `left` (default `n`) remain after the test split, with `classes` classes.
 
-    None chooses a count, so the split is the same for every seed: the dataset's own split `dataset_valid`
-    (the first 5,000 of Fashion-MNIST, Géron ch. 10) when it leaves at least as many training samples, else
-    the first `AUTO_VALID_FRACTION` of the samples (Keras's `validation_split` also takes a fixed slice,
-    the last), else (fewer than 5 samples) none. A fixed 5,000 would refuse every dataset of 5,000 samples
-    or fewer.
+    None chooses a count, so the split has the same size for every seed: the dataset's own split
+    `dataset_valid` (the first 5,000 of Fashion-MNIST, Géron ch. 10) when it leaves at least as many training
+    samples, else `partition.AUTO_FRACTION` of the `n` samples and at least one per class, else (too few
+    samples) none. A fixed 5,000 would refuse every dataset of 5,000 samples or fewer.
     """
+    left = n if left is None else left
     if valid is not None:
         return valid, None
-    if dataset_valid is not None and 0 < dataset_valid <= n // 2:
+    if dataset_valid is not None and 0 < dataset_valid <= left // 2:
         return int(dataset_valid), "the dataset's own split"
-    count = round(AUTO_VALID_FRACTION * n)
-    if 1 <= count < n:
-        return count, f"{AUTO_VALID_FRACTION:.0%} of the {n} training samples"
-    return 0, f"{n} training samples are too few to hold some out"
+    return auto_count(n, left, classes, what="validation")
 
 
 def _check_pair(x: np.ndarray, y: np.ndarray, *, source: str, split: str) -> None:
@@ -133,41 +174,6 @@ def _check_pair(x: np.ndarray, y: np.ndarray, *, source: str, split: str) -> Non
         raise ShapeError(f"{source}: {split} inputs hold {len(x)} samples but the labels have shape {y.shape}")
     if split == "train" and len(x) == 0:
         raise DataError(f"{source}: the training set is empty (inputs of shape {x.shape}), expected at least 1 sample")
-
-
-def _valid_split(n: int, valid: int | float, seed: int) -> tuple[_Selection, _Selection | None]:
-    """(training rows, validation rows or None) of a training file with `n` samples."""
-    if isinstance(valid, bool) or not isinstance(valid, (int, float, np.integer, np.floating)):
-        raise ConfigError(f"data.valid: expected a sample count or a fraction in (0, 1), got {valid!r}")
-    if isinstance(valid, (int, np.integer)):
-        if not 0 <= valid < n:
-            raise ConfigError(
-                f"data.valid: expected a count in [0, {n - 1}] (the training set has {n} samples), got {valid}"
-            )
-        return slice(int(valid), n), (slice(0, int(valid)) if valid else None)
-    if not 0.0 < valid < 1.0:
-        raise ConfigError(f"data.valid: expected a fraction in (0, 1) or a sample count, got {valid}")
-    count = round(valid * n)
-    if not 0 < count < n:
-        raise ConfigError(
-            f"data.valid: fraction {valid} of {n} samples gives {count} validation samples, "
-            f"expected between 1 and {n - 1}"
-        )
-    order = np.random.default_rng(seed).permutation(n)
-    return np.sort(order[count:]), np.sort(order[:count])
-
-
-def _subset(rows: _Selection, subset: int | None) -> _Selection:
-    """The first `subset` of `rows`, which keep their file order."""
-    if subset is None:
-        return rows
-    available = rows.stop - rows.start if isinstance(rows, slice) else len(rows)
-    if isinstance(subset, bool) or not isinstance(subset, (int, np.integer)) or not 1 <= subset <= available:
-        raise ConfigError(
-            f"data.subset: expected a count in [1, {available}] (training samples left after the "
-            f"validation split), got {subset!r}"
-        )
-    return slice(rows.start, rows.start + int(subset)) if isinstance(rows, slice) else rows[:subset]
 
 
 def as_float_inputs(x: np.ndarray, *, source: str, split: str) -> np.ndarray:

@@ -48,8 +48,9 @@ def npz(path: str | Path | None = None) -> RawDataset:
 def csv_table(path: str | Path | None = None, label_column: str | None = None) -> RawDataset:
     """Features (n, columns - 1) and labels (n,) from a comma-separated table with a header row.
 
-    The label column is `label_column`, else the column named `label`, else the first column. Every
-    other column is a numeric feature. There is no test split: the whole table is training data.
+    The label column is `label_column`, else the column named `label`, else the first column: numbers, or
+    class names (text) that become indices in sorted order. Every other column is a numeric feature. There is
+    no test split: the whole table is training data (a test split is held out of it, see `data.test`).
     """
     path = _existing_file(path, "csv")
     try:
@@ -66,19 +67,24 @@ def _read_csv(path: Path, label_column: str | None) -> RawDataset:
     label_index = header.index(wanted) if wanted in header else 0
     if len(header) < 2:
         raise DataError(f"{path}: expected a label column and at least one feature column, found {header}")
+    features = [i for i in range(len(header)) if i != label_index]
+    read = {"delimiter": ",", "skiprows": 1, "comments": None, "encoding": "utf-8"}
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # "input contained no data": reported below
-            table = np.loadtxt(
-                path, delimiter=",", skiprows=1, dtype=np.float64, ndmin=2, comments=None, encoding="utf-8"
-            )
+            x = np.loadtxt(path, dtype=np.float64, ndmin=2, usecols=features, **read)  # (n, features)
+            labels = np.loadtxt(path, dtype=str, ndmin=1, usecols=label_index, quotechar='"', **read)  # (n,)
     except ValueError as exc:
-        _raise_bad_cell(path, header)
+        _raise_bad_cell(path, header, label_index)
         raise DataError(f"{path}: cannot parse as numbers: {exc}") from None
-    if table.shape[0] == 0:
+    if x.shape[0] == 0:
         raise DataError(f"{path}: expected data rows after the header, found none")
-    x = np.delete(table, label_index, axis=1)  # (n, features)
-    return RawDataset(x, table[:, label_index], None, None, None)
+    labels = np.char.strip(labels)
+    try:
+        y = labels.astype(np.float64)
+    except ValueError:
+        y = labels  # class names, encoded in sorted order by `classes.encode_classes`
+    return RawDataset(x, y, None, None, None, label_column=header[label_index])
 
 
 def _existing_file(path: str | Path | None, name: str) -> Path:
@@ -111,8 +117,8 @@ def _not_utf8(path: Path, exc: UnicodeDecodeError) -> DataError:
     return DataError(f"{path}: not UTF-8 text ({exc.reason}); expected a UTF-8 CSV file")
 
 
-def _raise_bad_cell(path: Path, header: list[str]) -> None:
-    """Find the first cell NumPy refused and raise an error naming its line, column and value."""
+def _raise_bad_cell(path: Path, header: list[str], label_index: int) -> None:
+    """Find the first feature cell NumPy refused and raise an error naming its line, column and value."""
     with path.open(newline="", encoding="utf-8") as f:
         reader = csv.reader(f)
         next(reader)
@@ -123,7 +129,9 @@ def _raise_bad_cell(path: Path, header: list[str]) -> None:
                 raise DataError(
                     f"{path}, line {reader.line_num}: expected {len(header)} cells as in the header, found {len(row)}"
                 )
-            for column, cell in zip(header, row, strict=True):
+            for index, (column, cell) in enumerate(zip(header, row, strict=True)):
+                if index == label_index:
+                    continue
                 try:
                     float(cell)
                 except ValueError:

@@ -17,6 +17,7 @@ from deepfit.data.sources import DATASETS, RawDataset
 from deepfit.errors import ConfigError
 
 SANDAL, SHIRT = 5, 6
+OWN_SPLIT_DATASETS = ("fashion_mnist", "fashion_mnist_a", "fashion_mnist_b")  # a RawDataset.valid of their own
 TASK_A_CLASSES: tuple[int, ...] = tuple(c for c in range(10) if c not in (SANDAL, SHIRT))
 TASK_B_CLASSES: tuple[int, ...] = (SANDAL, SHIRT)
 

@@ -6,6 +6,7 @@ Loading, splitting and standardising live elsewhere (`sources`, `splits`); these
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Any
 
 import torch
 
@@ -49,25 +50,52 @@ class TensorData:
 
 @dataclass(frozen=True)
 class ValidSplit:
-    """How the validation split was made: the `data.valid` setting used (a count or a fraction) and, when it
-    was chosen automatically, why; so a run can say what it chose and record it in its config."""
+    """How the data was divided: the `data.split` method, the `data.valid` setting used (a count or a fraction)
+    and, when it was chosen automatically, why; the same for a test split drawn from the training file
+    (`test_setting` None: the data's own test part, or none); class counts per split. So a run can say what it
+    chose, record it in its config and report, and a resume repeat it."""
 
     setting: int | float
     samples: int
     auto: str | None = None  # why an automatic data.valid chose `setting`; None: the user set it
-    seed: int | None = None  # the seed of a random fraction
+    seed: int | None = None  # the seed of a drawn (random or stratified) split
+    method: str = "first"  # data.split: stratified, random or first
+    test_setting: int | None = None  # rows drawn from the training file as the test split; None: not drawn
+    test_samples: int = 0
+    test_auto: str | None = None  # why an automatic data.test chose `test_setting`
+    train_samples: int | None = None
+    class_counts: dict[str, list[int]] | None = None  # split -> samples per class (classification only)
+    notes: tuple[str, ...] = ()  # what else the data layer did, e.g. labels renumbered
 
     def describe(self) -> str:
-        """One line for the run's output, e.g. `validation split: the first 180 training samples (data.valid =
-        180, chosen automatically: 10% of the 1797 training samples)`."""
-        if self.samples == 0:
-            what = "none"
-        elif isinstance(self.setting, float):
-            what = f"{self.samples} training samples drawn at random with seed {self.seed}"
-        else:
-            what = f"the first {self.samples} training samples"
+        """One line for the run's output (then one per note), e.g. `split: stratified by class with seed 0:
+        train 240, validation 30 (data.valid = 30, chosen automatically: 10% of the 300 samples), test 30 (...)`."""
+        how = {"stratified": f"stratified by class with seed {self.seed}",
+               "random": f"drawn at random with seed {self.seed}",
+               "first": "the first rows of the file as validation"
+               + (", the last as test" if self.test_setting else "")}[self.method]
+        parts = [] if self.train_samples is None else [f"train {self.train_samples}"]
         chosen = f", chosen automatically: {self.auto}" if self.auto else ""
-        return f"validation split: {what} (data.valid = {self.setting}{chosen})"
+        parts.append(f"validation {self.samples} (data.valid = {self.setting}{chosen})" if self.samples
+                     else f"no validation (data.valid = {self.setting}{chosen})")
+        if self.test_setting is not None:
+            chosen = f", chosen automatically: {self.test_auto}" if self.test_auto else ""
+            size = f"test {self.test_samples}" if self.test_samples else "no test"
+            parts.append(f"{size} (data.test = {self.test_setting}{chosen})")
+        elif self.test_samples:
+            parts.append(f"test {self.test_samples} (the data's own test part)")
+        return "\n".join([f"split: {how}: {', '.join(parts)}", *self.notes])
+
+    def record(self) -> dict[str, Any]:
+        """The split as metrics.json and the report keep it."""
+        out: dict[str, Any] = {"method": self.method, "seed": self.seed, "data.valid": self.setting,
+                               "samples": self.samples, "chosen": self.auto or "by the user"}
+        if self.test_setting is not None:
+            out["test"] = {"data.test": self.test_setting, "samples": self.test_samples,
+                           "chosen": self.test_auto or "by the user"}
+        if self.class_counts is not None:
+            out["class_counts"] = self.class_counts
+        return out
 
 
 @dataclass
@@ -91,6 +119,7 @@ class Splits:
     std: torch.Tensor | None = None
     valid_split: ValidSplit | None = None
     input_dtype: str | None = None
+    label_values: list[int | float] | None = None  # the original label of each class, when they were renumbered
 
     def __post_init__(self) -> None:
         self.input_shape = tuple(self.input_shape)

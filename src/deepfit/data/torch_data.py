@@ -33,12 +33,14 @@ def python() -> RawDataset:
 
 
 def from_torch(
-    train: TorchData, test: TorchData | None = None, *, max_bytes: int | None = None, **split_options: Any
+    train: TorchData, test: TorchData | None = None, *, max_bytes: int | None = None,
+    test_split: int | float | None = 0, **split_options: Any,
 ) -> Splits:
     """`Splits` from a training and an optional test `Dataset`/`DataLoader` of (input, label) samples.
 
     Class names are the training dataset's `classes` when it has them (as torchvision datasets do);
-    `split_options` go to `make_splits` (valid, subset, standardize, seed, task).
+    `test_split` is `make_splits`'s `test` (the test split held out of `train` when `test` is None), and
+    `split_options` go to `make_splits` too (valid, split, subset, standardize, seed, task).
 
     Raises:
         DataError: the samples are not (input, label) pairs of numbers, or the data needs more than
@@ -52,7 +54,7 @@ def from_torch(
     multiclass = split_options.get("task", "multiclass") == "multiclass"
     names = [str(c) for c in classes] if multiclass and isinstance(classes, list | tuple) else None
     return make_splits(x, y, x_test, y_test, class_names=names, source=f"the {type(train).__name__} given",
-                       **split_options)
+                       test=test_split, **split_options)
 
 
 def materialize(data: TorchData, *, max_bytes: int | None = None, what: str = "data") -> tuple[np.ndarray, np.ndarray]:

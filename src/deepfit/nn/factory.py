@@ -173,7 +173,8 @@ def load_factory(spec: FactorySpec, directory: Path | None = None) -> Callable[.
 def _existing(path: Path, ref: str) -> Path:
     if not path.is_file():
         raise ConfigError(f"model.factory {ref!r}: file {path} not found; expected a Python file defining the "
-                          "factory (path/to/file.py:function, relative to the current directory)")
+                          "factory (path/to/file.py:function, relative to the config file in one, else to the current "
+                          "directory)")
     return path
 
 

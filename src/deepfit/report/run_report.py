@@ -121,11 +121,14 @@ def header_lines(metrics: Mapping[str, Any]) -> list[tuple[str, str]]:
         lines.append(("command", metrics["command"]))
     if "started" in metrics:
         lines.append(("started", metrics["started"]))
+    lines += [("resumed", resume_text(r)) for r in metrics.get("resumes", [])]
     if "seed" in metrics:
         lines.append(("seed", str(metrics["seed"])))
     samples = metrics.get("samples")
     if samples:
         lines.append(("data", ", ".join(f"{n:,} {split}" for split, n in samples.items()) + " samples"))
+    if "validation_split" in metrics:
+        lines.append(("split", split_text(metrics["validation_split"])))
     stopped = stop_text(metrics)
     if stopped:
         lines.append(("stopped", stopped))
@@ -134,6 +137,31 @@ def header_lines(metrics: Mapping[str, Any]) -> list[tuple[str, str]]:
     if v:
         lines.append(("versions", ", ".join(f"{k} {value}" for k, value in v.items())))
     return lines
+
+
+def resume_text(resume: Mapping[str, Any]) -> str:
+    """`2026-12-08 01:50:02 UTC after epoch 3 (the previous process was interrupted): deepfit train --resume DIR`."""
+    previous = resume.get("previous")
+    why = f" (the previous process {'was interrupted' if previous == 'interrupted' else 'had finished'})" \
+        if previous else ""
+    return f"{resume.get('time', '')} after epoch {resume.get('from_epoch')}{why}: {resume.get('command', '')}"
+
+
+def split_text(split: Mapping[str, Any]) -> str:
+    """How validation and test were drawn: `stratified by class, seed 42: 180 validation (chosen automatically:
+    10% of the 1797 samples), 180 test (chosen automatically: ...)`."""
+    how = {"stratified": "stratified by class", "random": "at random", "first": "the first rows of the file"}
+    method = split.get("method", "first")
+    text = how.get(method, method) + (f", seed {split['seed']}" if split.get("seed") is not None else "")
+    parts = [f"{split.get('samples', 0):,} validation ({_chosen(split)})"]
+    if "test" in split:
+        parts.append(f"{split['test'].get('samples', 0):,} test ({_chosen(split['test'])})")
+    return f"{text}: {', '.join(parts)}"
+
+
+def _chosen(part: Mapping[str, Any]) -> str:
+    chosen = part.get("chosen", "by the user")
+    return "set by the user" if chosen == "by the user" else f"chosen automatically: {chosen}"
 
 
 def stop_text(metrics: Mapping[str, Any]) -> str:

@@ -15,8 +15,10 @@ from typing import Any
 import torch
 
 from deepfit.config import RunConfig, TrainConfig
-from deepfit.data import Splits, from_torch, load_data
+from deepfit.data import DATASETS, Splits, from_torch, load_data
 from deepfit.data.augment import build_augment
+from deepfit.data.partition import draws_with_seed
+from deepfit.data.tasks import OWN_SPLIT_DATASETS
 from deepfit.data.torch_data import TorchData
 from deepfit.errors import ConfigError, DeviceError
 from deepfit.nn import FactorySpec, ModelSpec, build_factory_model, build_model, factory_spec
@@ -42,10 +44,19 @@ def resolve_device(name: str) -> torch.device:
 def load_splits(cfg: RunConfig) -> Splits:
     d = cfg.data
     return load_data(
-        d.name, dir=d.dir, path=d.path, valid=d.valid, subset=d.subset, standardize=d.standardize,
+        d.name, dir=d.dir, path=d.path, valid=d.valid, test=d.test, split=d.split, subset=d.subset,
+        standardize=d.standardize,
         seed=cfg.train.seed, task=d.task, label_column=d.label_column, labels=d.labels, image_size=d.image_size,
         channels=d.channels, options=d.options,
     )
+
+
+def split_seed(cfg: RunConfig) -> int | None:
+    """The seed `load_splits(cfg)`'s rows depend on, or None when every seed gets the same rows (`data.split =
+    "first"`, or Fashion-MNIST's own split): what sweeps and studies may share between members of other seeds."""
+    d = cfg.data
+    own_split = d.name in DATASETS and DATASETS.canonical(d.name) in OWN_SPLIT_DATASETS
+    return cfg.train.seed if draws_with_seed(d.split, d.valid, own_split=own_split) else None
 
 
 def data_budget() -> int:
@@ -58,8 +69,8 @@ def data_budget() -> int:
 def torch_splits(cfg: RunConfig, data: TorchData, test_data: TorchData | None) -> Splits:
     """The splits of a `Dataset`/`DataLoader` given from Python, split and standardised as `cfg.data` says."""
     d = cfg.data
-    return from_torch(data, test_data, max_bytes=data_budget(), valid=d.valid, subset=d.subset,
-                      standardize=d.standardize, seed=cfg.train.seed, task=d.task)
+    return from_torch(data, test_data, max_bytes=data_budget(), valid=d.valid, test_split=d.test, split=d.split,
+                      subset=d.subset, standardize=d.standardize, seed=cfg.train.seed, task=d.task)
 
 
 def model_spec(cfg: RunConfig, splits: Splits, *, directory: Path | None = None) -> ModelSpec | FactorySpec:

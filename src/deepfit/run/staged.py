@@ -82,7 +82,9 @@ def restandardize(splits: Splits, mean: torch.Tensor | None, std: torch.Tensor |
         splits.num_classes,
         mean,
         std,
+        valid_split=splits.valid_split,
         input_dtype=splits.input_dtype,
+        label_values=splits.label_values,
     )
 
 

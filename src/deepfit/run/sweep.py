@@ -21,7 +21,7 @@ from deepfit.data import Splits
 from deepfit.errors import ConfigError
 from deepfit.nn import ACTIVATIONS
 from deepfit.run.predictions import FinalPass
-from deepfit.run.setup import build_member, build_trainer, model_spec, resolve_device, run_callbacks
+from deepfit.run.setup import build_member, build_trainer, model_spec, resolve_device, run_callbacks, split_seed
 from deepfit.run.threads import use_threads
 from deepfit.run.training import (
     RunResult,
@@ -49,7 +49,7 @@ def group_key(cfg: RunConfig) -> str:
         return json.dumps({"alone": data}, sort_keys=True)
     data["name"] = data["out"] = None
     train = data["train"]
-    if not isinstance(cfg.data.valid, float):  # a fraction is drawn with the seed; a count (auto too) is not
+    if split_seed(cfg) is None:  # the same rows for every seed
         train["seed"] = None
     data["optimizer"] = {k: v for k, v in data["optimizer"].items() if k == "name" or isinstance(v, bool)}
     if cfg.schedule.name not in ("performance", "reduce_on_plateau", "plateau"):

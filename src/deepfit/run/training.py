@@ -25,7 +25,9 @@ from deepfit.nn.dropout import mc_predict
 from deepfit.nn.factory import save_source
 from deepfit.run.misclassified import save_misclassified
 from deepfit.run.predictions import FinalPass
-from deepfit.run.rundir import RunInterrupted, command_line, create_run_dir, existing_run_dir, write_json
+from deepfit.run.provenance import provenance
+from deepfit.run.resumed import as_written
+from deepfit.run.rundir import RunInterrupted, create_run_dir, existing_run_dir, write_json
 from deepfit.run.setup import (
     build_member,
     build_trainer,
@@ -139,9 +141,13 @@ def _train(
         raise ConfigError(f"[transfer] builds a dense network on a saved model's layers, but model.factory = "
                           f"{cfg.model.factory!r} builds your own; remove one of them")
     state = read_resume_state(run_dir, cfg, tidy=main) if resume else None
+    origin = provenance(state, run_dir)  # the first command and start, and this resume, kept across resumes
+    cfg = as_written(cfg, state)  # a run from before data.split resumes on its first-rows split
     seed_everything(t.seed)
     splits = splits if splits is not None else load_splits(cfg)
     cfg = resolved_config(cfg, splits)
+    if not quiet and splits.valid_split is not None:  # once, before the first epoch: what the data was split into
+        print(splits.valid_split.describe(), flush=True)
     own_dir = run_dir if resume else None  # a resumed factory model is rebuilt from the run's copy of its file
     spec = model_spec(cfg, splits, directory=own_dir)
     model = build_member(cfg, spec, own_dir)
@@ -164,10 +170,10 @@ def _train(
                 spec = save_source(spec, run_dir)
             callbacks += tracking_callbacks(cfg, run_dir, callbacks)
             callbacks.append(Checkpoint(run_dir / "checkpoint", every_epochs=t.checkpoint_every,
-                                        history_csv=run_dir / "history.csv", meta={"config": to_toml(cfg)}))
+                                        history_csv=run_dir / "history.csv",
+                                        meta={"config": to_toml(cfg), "provenance": origin}))
         streamed = should_stream(splits.train, device, stream_option(t))
         device_splits = splits if streamed else splits.to(device)  # streamed: batches go to the device one by one
-        started = time.strftime("%Y-%m-%d %H:%M:%S %Z")
         start = time.perf_counter()
         if cfg.transfer is None:
             trainer = build_trainer(cfg, model, device_splits, device, callbacks, parallel=parallel, stream=streamed)
@@ -191,12 +197,11 @@ def _train(
     final = FinalPass(trainer, device_splits)  # each split through the network once, for every figure below
     (metrics,) = final_metrics(trainer, device_splits, final)
     metrics["fit_time_s"] = time.perf_counter() - start
-    metrics.update(command=command_line(), started=started, seed=t.seed)
+    metrics.update(**origin, seed=t.seed)
     metrics["device"] = str(device)
     metrics["threads"] = threads
     if splits.valid_split is not None:
-        v = splits.valid_split
-        metrics["validation_split"] = {"data.valid": v.setting, "samples": v.samples, "chosen": v.auto or "by the user"}
+        metrics["validation_split"] = splits.valid_split.record()  # method, sizes, class counts
     if parallel is not None:
         metrics["world_size"] = parallel.world
     if save and main:
@@ -243,14 +248,19 @@ RESUMABLE_CHANGES = ("name", "out", "train.epochs", "train.device", "train.threa
                      "train.tensorboard", "train.mlflow", "train.log_format")
 
 
+# Settings `resolved_config` writes in: left unset ("auto"), they resolve to the same value again.
+RESOLVED_SETTINGS = ("data.valid", "data.test", "data.split")
+
+
 def config_changes(saved: dict[str, Any], current: dict[str, Any]) -> list[str]:
     """`key = saved value, config.toml now says current value` for each dotted key that differs between two
-    configs (as `to_dict` writes them), except `RESUMABLE_CHANGES`."""
+    configs (as `to_dict` writes them), except `RESUMABLE_CHANGES` and `RESOLVED_SETTINGS` unset in either."""
     a, b = flat_config(saved), flat_config(current)
     missing = object()
     return [f"{key} = {_show(a.get(key, missing))}, but config.toml now says {_show(b.get(key, missing))}"
             for key in sorted(a.keys() | b.keys())
-            if a.get(key, missing) != b.get(key, missing) and key not in RESUMABLE_CHANGES]
+            if a.get(key, missing) != b.get(key, missing) and key not in RESUMABLE_CHANGES
+            and not (key in RESOLVED_SETTINGS and (key not in a or key not in b))]
 
 
 def _show(value: Any) -> str:
@@ -266,11 +276,14 @@ def load_resume_state(trainer: Trainer, state: dict[str, Any], run_dir: Path) ->
 
 
 def resolved_config(cfg: RunConfig, splits: Splits) -> RunConfig:
-    """`cfg` with the settings the data resolved written in (an automatic `data.valid` becomes the count
-    chosen), so the run's config.toml says what ran and a resume repeats it."""
-    if cfg.data.valid is not None or splits.valid_split is None:
+    """`cfg` with the settings the data resolved written in (an automatic `data.valid` or `data.test` becomes
+    the count chosen, `data.split` the method used), so the run's config.toml says what ran and a resume
+    repeats it."""
+    v = splits.valid_split
+    if v is None:
         return cfg
-    return cfg.model_copy(update={"data": cfg.data.model_copy(update={"valid": splits.valid_split.setting})})
+    resolved = {"valid": v.setting, "split": v.method, **({} if v.test_setting is None else {"test": v.test_setting})}
+    return cfg.model_copy(update={"data": cfg.data.model_copy(update=resolved)})
 
 
 def warn_if_not_self_normalizing(
@@ -379,6 +392,7 @@ def write_run_files(
     extra = {
         "task": trainer.objective.name,
         "class_names": splits.class_names,
+        "label_values": splits.label_values,  # the original labels of renumbered classes, which predict writes
         "standardized": splits.mean is not None,
         "input_dtype": splits.input_dtype,  # what `deepfit export` takes by default
     }

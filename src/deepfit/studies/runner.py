@@ -31,6 +31,7 @@ from deepfit.report import (
 )
 from deepfit.run import RunResult, create_run_dir, load_splits, versions
 from deepfit.run.rundir import command_line
+from deepfit.run.setup import split_seed
 from deepfit.run.sweep import train_groups
 from deepfit.run.training import save_run
 from deepfit.studies.spec import Study
@@ -143,8 +144,7 @@ def run_study(
     cache: dict[str, Splits] = {}
 
     def splits_for(cfg: RunConfig) -> Splits:
-        seeded = isinstance(cfg.data.valid, float)  # a fraction is drawn with the seed; a count (auto too) is not
-        key = cfg.data.model_dump_json() + (str(cfg.train.seed) if seeded else "")
+        key = cfg.data.model_dump_json() + str(split_seed(cfg))  # a split drawn with the seed: one per seed
         if key not in cache:
             cache[key] = load_splits(cfg)
         return cache[key]
