@@ -236,10 +236,11 @@ def test_help_and_argument_errors_import_nothing_heavy(argv):
 
 _TYPOS = {
     "model.activaton=elu": "deepfit train: error: config: model.activaton: unknown key; valid keys: hidden, "
-    "activation, init, norm, dropout, input_dropout, dropout_kind, input_norm, norm_momentum, norm_eps, layer_init, "
-    "factory, options",
+    "activation, init, norm, dropout, input_dropout, dropout_kind, input_norm, norm_momentum, norm_eps, "
+    "norm_running_var, layer_init, factory, options",
     "optimizer.name=nadm": "deepfit train: error: config: optimizer.name: unknown optimizer 'nadm'; did you mean "
-    "'nadam'? valid: adagrad, adam, adamax, adamw, ftrl, momentum, nadam, nesterov, rmsprop, sgd; got 'nadm'",
+    "'nadam'? valid: adagrad, adam, adamax, adamw, ftrl, keras_adagrad, keras_adam, keras_adamax, keras_adamw, "
+    "keras_nadam, keras_rmsprop, keras_sgd, momentum, nadam, nesterov, rmsprop, sgd; got 'nadm'",
     "regularization.penalty=l3": "deepfit train: error: config: regularization.penalty: unknown penalty 'l3' valid: "
     "l1, l1_l2, l2; got 'l3'",
 }

@@ -39,7 +39,7 @@ def test_a_csv_sorted_by_text_labels_is_split_stratified_and_predict_names_the_c
                           "--set", "data.label_column=diagnosis")
     assert code == 0, err
     assert ("split: stratified by class with seed 42: train 64, validation 8 (data.valid = 8, chosen automatically: "
-            "10% of the 80 samples), test 8") in out
+            "10% of the 80 samples), test 8") in err  # the progress stream, before the first epoch
     assert "test acc" in out
     (run,) = (tmp_path / "runs").iterdir()
     metrics = json.loads((run / "metrics.json").read_text())
@@ -70,7 +70,7 @@ def test_labels_3_7_9_are_renumbered_and_predict_maps_them_back(tmp_path, capsys
     np.savez(tmp_path / "d.npz", x_train=x, y_train=y)
     code, out, err = _run(capsys, "train", "--data", str(tmp_path / "d.npz"), "--out", str(tmp_path / "runs"), *TINY)
     assert code == 0, err
-    assert "labels {3, 7, 9} renumbered 0..2 in sorted order (3 -> 0, 7 -> 1, 9 -> 2); predict maps them back" in out
+    assert "labels {3, 7, 9} renumbered 0..2 in sorted order (3 -> 0, 7 -> 1, 9 -> 2); predict maps them back" in err
     (run,) = (tmp_path / "runs").iterdir()
     np.save(tmp_path / "x.npy", x[:10])
     assert main(["predict", str(run), "--input", str(tmp_path / "x.npy"), "--output", str(tmp_path / "p.npz")]) == 0
@@ -91,7 +91,7 @@ def test_an_image_folder_of_three_classes_trains_with_every_class_in_validation_
             Image.fromarray(pixels).save(tmp_path / "photos" / name / f"{i}.png")
     code, out, err = _run(capsys, "train", "--data", str(tmp_path / "photos"), "--out", str(tmp_path / "runs"), *TINY)
     assert code == 0, err
-    assert "split: stratified by class with seed 42: train 72, validation 9" in out and "test 9" in out
+    assert "split: stratified by class with seed 42: train 72, validation 9" in err and "test 9" in err
     (run,) = (tmp_path / "runs").iterdir()
     counts = json.loads((run / "metrics.json").read_text())["validation_split"]["class_counts"]
     assert counts == {"train": [24, 24, 24], "valid": [3, 3, 3], "test": [3, 3, 3]}

@@ -104,7 +104,7 @@ def test_labels_that_are_not_0_to_c_are_renumbered_with_a_one_line_note(tmp_path
                           *TALKING)
     assert code == 0, err
     assert ("ids.npz: labels {3, 7, 9, 1e+09} renumbered 0..3 in sorted order (3 -> 0, 7 -> 1, 9 -> 2, 1e+09 -> 3); "
-            "predict maps them back") in out
+            "predict maps them back") in err  # with the split, on the progress stream before epoch 1
     (run,) = (tmp_path / "runs").iterdir()
     model = json.loads((run / "model.json").read_text())
     assert (model["class_names"], model["label_values"]) == (["3", "7", "9", "1e+09"], [3, 7, 9, 10**9])
@@ -169,7 +169,8 @@ def test_the_default_split_is_stratified_adapts_to_a_small_dataset_and_says_what
     line = ("split: stratified by class with seed 42: train 1437, validation 180 (data.valid = 180, chosen "
             "automatically: 10% of the 1797 samples), test 180 (data.test = 180, chosen automatically: 10% of the "
             "1797 samples)")
-    assert out.count(line) == 1 and out.index(line) < out.index("test acc")  # printed before training
+    assert err.count(line) == 1 and err.index(line) < err.index("1/")  # once, before the first epoch's line
+    assert line not in out
     (run,) = (tmp_path / "runs").iterdir()
     data = tomllib.loads((run / "config.toml").read_text())["data"]
     assert (data["valid"], data["test"], data["split"]) == (180, 180, "stratified")
@@ -183,10 +184,10 @@ def test_the_validation_split_notice_prints_before_the_first_epoch_and_once(tmp_
                           "--epochs", "2", "--set", "model.hidden=[8]")
     assert code == 0, err
     lines = err.splitlines()  # progress: stderr, one line per epoch under its header (pytest's capture is no terminal)
-    notice = next(i for i, line in enumerate(lines) if line.startswith("validation split: the first 60 "))
+    notice = next(i for i, line in enumerate(lines) if line.startswith("split: stratified by class with seed 42: train 480, validation 60 "))
     assert lines[notice + 1].split()[:2] == ["epoch", "loss"] and lines[notice + 2].startswith("1/2 ")
     assert lines[notice + 3].startswith("2/2 ") and all(line.strip() for line in lines)  # no blank line, no bar
-    assert "validation split" not in out
+    assert "split:" not in out
 
 
 def test_log_format_json_prints_each_epoch_as_a_json_object(tmp_path, capsys):

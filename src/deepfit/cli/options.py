@@ -124,7 +124,6 @@ def config_from_args(
     default preset is deepfit's own choice of network; `--keras` alone asks for Keras's defaults).
     """
     from deepfit.config import load_config, merge_layer
-    from deepfit.run.naming import named_run
 
     preset = args.preset or (default_preset if args.config is None and not args.keras else None)
     preset_name = None
@@ -155,4 +154,8 @@ def config_from_args(
     }
     overrides += [f"{k}={v}" for k, v in flags.items() if v is not None]
     cfg = load_config(args.config, overrides, base=base)
-    return cfg if args.name is not None else named_run(cfg, preset_name)  # a factory's, not the preset's name
+    if args.name is not None:
+        return cfg
+    from deepfit.run.naming import named_run  # imports torch: only once the config is valid
+
+    return named_run(cfg, preset_name)  # a factory's, not the preset's name

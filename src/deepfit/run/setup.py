@@ -191,7 +191,7 @@ def run_callbacks(cfg: RunConfig, splits: Splits, *, quiet: bool = True) -> list
         callbacks.append(stopper)
     if not quiet:
         split = splits.valid_split
-        notices = [split.describe()] if split is not None and split.auto else []  # printed before the first epoch
+        notices = [split.describe()] if split is not None else []  # what the data was split into: once, before epoch 1
         callbacks.append(ProgressBar(style=cfg.train.log_format, notices=notices))
     return callbacks
 

@@ -146,8 +146,6 @@ def _train(
     seed_everything(t.seed)
     splits = splits if splits is not None else load_splits(cfg)
     cfg = resolved_config(cfg, splits)
-    if not quiet and splits.valid_split is not None:  # once, before the first epoch: what the data was split into
-        print(splits.valid_split.describe(), flush=True)
     own_dir = run_dir if resume else None  # a resumed factory model is rebuilt from the run's copy of its file
     spec = model_spec(cfg, splits, directory=own_dir)
     model = build_member(cfg, spec, own_dir)
