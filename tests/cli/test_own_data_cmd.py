@@ -68,7 +68,7 @@ def test_labels_3_7_9_are_renumbered_and_predict_maps_them_back(tmp_path, capsys
     y = np.repeat([3, 7, 9], 30)
     x = rng.normal(size=(90, 4)).astype(np.float32) + (y[:, None] == 7)
     np.savez(tmp_path / "d.npz", x_train=x, y_train=y)
-    code, out, err = _run(capsys, "train", "--data", str(tmp_path / "d.npz"), "--out", str(tmp_path / "runs"), *TINY)
+    code, _out, err = _run(capsys, "train", "--data", str(tmp_path / "d.npz"), "--out", str(tmp_path / "runs"), *TINY)
     assert code == 0, err
     assert "labels {3, 7, 9} renumbered 0..2 in sorted order (3 -> 0, 7 -> 1, 9 -> 2); predict maps them back" in err
     (run,) = (tmp_path / "runs").iterdir()
@@ -89,7 +89,7 @@ def test_an_image_folder_of_three_classes_trains_with_every_class_in_validation_
         for i in range(30):
             pixels = rng.integers(0, 256, (8, 8, 3), dtype=np.uint8)
             Image.fromarray(pixels).save(tmp_path / "photos" / name / f"{i}.png")
-    code, out, err = _run(capsys, "train", "--data", str(tmp_path / "photos"), "--out", str(tmp_path / "runs"), *TINY)
+    code, _out, err = _run(capsys, "train", "--data", str(tmp_path / "photos"), "--out", str(tmp_path / "runs"), *TINY)
     assert code == 0, err
     assert "split: stratified by class with seed 42: train 72, validation 9" in err and "test 9" in err
     (run,) = (tmp_path / "runs").iterdir()

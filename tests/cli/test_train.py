@@ -100,7 +100,7 @@ def test_labels_that_are_not_0_to_c_are_renumbered_with_a_one_line_note(tmp_path
     x, y = _arrays(300, classes=4)
     y = np.array([3, 7, 9, 10**9])[y]
     np.savez(tmp_path / "ids.npz", x_train=x, y_train=y)
-    code, out, err = _run(capsys, "train", "--data", str(tmp_path / "ids.npz"), "--out", str(tmp_path / "runs"),
+    code, _out, err = _run(capsys, "train", "--data", str(tmp_path / "ids.npz"), "--out", str(tmp_path / "runs"),
                           *TALKING)
     assert code == 0, err
     assert ("ids.npz: labels {3, 7, 9, 1e+09} renumbered 0..3 in sorted order (3 -> 0, 7 -> 1, 9 -> 2, 1e+09 -> 3); "
