@@ -184,7 +184,8 @@ def test_the_validation_split_notice_prints_before_the_first_epoch_and_once(tmp_
                           "--epochs", "2", "--set", "model.hidden=[8]")
     assert code == 0, err
     lines = err.splitlines()  # progress: stderr, one line per epoch under its header (pytest's capture is no terminal)
-    notice = next(i for i, line in enumerate(lines) if line.startswith("split: stratified by class with seed 42: train 480, validation 60 "))
+    first = "split: stratified by class with seed 42: train 480, validation 60 "
+    notice = next(i for i, line in enumerate(lines) if line.startswith(first))
     assert lines[notice + 1].split()[:2] == ["epoch", "loss"] and lines[notice + 2].startswith("1/2 ")
     assert lines[notice + 3].startswith("2/2 ") and all(line.strip() for line in lines)  # no blank line, no bar
     assert "split:" not in out
