@@ -20,9 +20,17 @@ install: $(STAMP)
 
 # The documentation site (mkdocs-material, the API reference from the docstrings) into site/; --strict makes a
 # broken link or a docstring mkdocstrings cannot read an error.
+# The chapter's notebooks (notebooks/*.md, jupytext Markdown) are executed at their small setting into
+# docs/notebooks/*.ipynb, which mkdocs-jupyter renders with their outputs; a cell that raises fails the build.
 DOCS_STAMP := $(VENV)/.deepfit-docs-installed
-docs: $(DOCS_STAMP)
-	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict
+NOTEBOOKS := $(patsubst notebooks/%.md,docs/notebooks/%.ipynb,$(wildcard notebooks/[0-9][0-9]_*.md))
+docs: $(DOCS_STAMP) $(NOTEBOOKS)
+	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict
+
+docs/notebooks/%.ipynb: notebooks/%.md $(DOCS_STAMP)
+	@mkdir -p docs/notebooks
+	OMP_NUM_THREADS=1 $(PY) -m jupytext --to ipynb --execute --output $@.tmp.ipynb $< \
+		&& mv $@.tmp.ipynb $@ || (rm -f $@.tmp.ipynb; exit 1)
 
 $(DOCS_STAMP): $(STAMP)
 	$(PY) -m pip install -q -e '.[docs]'
@@ -48,4 +56,4 @@ data:
 	fi
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache site
+	rm -rf $(VENV) .pytest_cache .ruff_cache site docs/notebooks
