@@ -27,7 +27,8 @@ NOTEBOOKS := $(patsubst notebooks/%.md,docs/notebooks/%.ipynb,$(wildcard noteboo
 docs: $(DOCS_STAMP) $(NOTEBOOKS)
 	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict
 
-docs/notebooks/%.ipynb: notebooks/%.md $(DOCS_STAMP)
+# `make test` leaves the notebooks it executed there (tests/test_notebooks.py), so CI runs each once.
+docs/notebooks/%.ipynb: notebooks/%.md | $(DOCS_STAMP)
 	@mkdir -p docs/notebooks
 	OMP_NUM_THREADS=1 $(PY) -m jupytext --to ipynb --execute --output $@.tmp.ipynb $< \
 		&& mv $@.tmp.ipynb $@ || (rm -f $@.tmp.ipynb; exit 1)

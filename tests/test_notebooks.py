@@ -57,3 +57,17 @@ def test_notebook_runs_end_to_end(path: Path, tmp_path: Path, monkeypatch: pytes
              if out.get("output_type") in ("display_data", "execute_result")]
     kinds = {kind for out in shown for kind in out.get("data", {})}
     assert {"image/png", "text/html"} & kinds, f"{path.name} displayed no figure and no page"
+    _keep_for_the_site(nb, path)
+
+
+def _keep_for_the_site(nb, path: Path) -> None:
+    """The executed notebook as docs/notebooks/<name>.ipynb (git-ignored), written atomically, so that
+    `make docs` after `make test` renders these outputs instead of running each notebook a second time
+    (the Makefile's rule runs one only when its .md is newer)."""
+    import jupytext
+
+    site = path.parent.parent / "docs" / "notebooks"
+    site.mkdir(parents=True, exist_ok=True)
+    tmp = site / f".{path.stem}.tmp.ipynb"
+    jupytext.write(nb, tmp, fmt="ipynb")
+    tmp.replace(site / f"{path.stem}.ipynb")
