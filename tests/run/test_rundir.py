@@ -196,3 +196,14 @@ def test_every_file_of_a_run_directory_has_the_umasks_permissions(finished_run):
              for p in result.run_dir.rglob("*") if p.is_file()}
     assert "model.safetensors" in modes and "checkpoint/state.json" in modes
     assert set(modes.values()) == {oct(0o666 & ~umask)}, modes
+
+
+@pytest.mark.parametrize(("argv", "expected"), [
+    (["/usr/bin/deepfit", "train", "--set", "model.hidden=[8, 8]"], "deepfit train --set 'model.hidden=[8, 8]'"),
+    (["/x/site-packages/deepfit/__main__.py", "study", "reference"], "deepfit study reference"),
+    (["/x/ipykernel_launcher.py", "-f", "/tmp/kernel-1.json", "--HistoryManager.hist_file=:memory:"],
+     "Python in a Jupyter notebook"),
+])
+def test_command_line_reads_as_the_user_typed_it_and_names_a_notebook(monkeypatch, argv, expected):
+    monkeypatch.setattr(sys, "argv", argv)
+    assert rundir.command_line() == expected

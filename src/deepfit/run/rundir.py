@@ -82,6 +82,8 @@ def command_line() -> str:
     """The command that is running, as a user would type it (`deepfit train ...` from the CLI), quoted for a
     POSIX shell."""
     name = Path(sys.argv[0]).name if sys.argv else "python"
+    if name.startswith("ipykernel"):  # a notebook: the kernel's own arguments say nothing a user typed
+        return "Python in a Jupyter notebook"
     return " ".join(["deepfit" if name in ("deepfit", "__main__.py") else name, *map(shlex.quote, sys.argv[1:])])
 
 
