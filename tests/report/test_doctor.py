@@ -54,3 +54,11 @@ def test_figures_skip_curves_without_a_finite_value_and_draw_the_gradient_by_dep
     assert sorted(p.name for p in images.values()) == ["fixed_doctor_grad_by_depth.png", "fixed_doctor_grad_norm.png"]
     assert all(caption.startswith("fixed: ") and path.stat().st_size > 0 for caption, path in images.items())
     assert doctor_figures({"record": {"probes": [], "layers": []}}, tmp_path) == {}
+
+
+def test_an_update_ratio_of_zero_at_every_probe_draws_no_curve(tmp_path):
+    """A ratio of 0 (no step yet, a frozen layer) has no place on the log axis: a layer with nothing else gets
+    no line, and with no layer left there is no update-ratio figure (not an empty plot)."""
+    probes = [{"step": s, "layers": [{"grad_norm": 0.1, "update_ratio": 0.0}]} for s in (0, 100)]
+    images = doctor_figures({"record": {"probes": probes, "layers": ["hidden1"]}}, tmp_path)
+    assert sorted(p.name for p in images.values()) == ["doctor_grad_by_depth.png", "doctor_grad_norm.png"]
