@@ -39,9 +39,9 @@ def doctor_figures(diagnosis: Mapping[str, Any], plots: Path, prefix: str = "") 
     images: dict[str, Path] = {}
     for key, (label, logy) in _CURVES.items():
         series = {name: [_number(p["layers"][i].get(key)) for p in probes] for i, name in enumerate(layers)}
-        series = {n: v for n, v in series.items() if any(math.isfinite(x) for x in v)}
-        if key == "update_ratio":
+        if key == "update_ratio":  # 0 (no step yet, a frozen layer) has no place on the log axis
             series = {n: [x if x > 0 else math.nan for x in v] for n, v in series.items()}
+        series = {n: v for n, v in series.items() if any(math.isfinite(x) for x in v)}
         if not series:
             continue
         path = plots / f"{stem}doctor_{key}.png"
