@@ -63,3 +63,12 @@ def test_the_doctor_context_carries_the_highest_dropout_rate_and_the_penalty_fac
     assert ctx["dropout"] == pytest.approx(0.7) and ctx["penalty"] == {"l1": 0.0, "l2": pytest.approx(0.1)}
     plain = run_context(load_config(None, ["model.hidden=[5]"]), splits)
     assert plain["dropout"] == 0.0 and plain["penalty"] == {"l1": 0.0, "l2": 0.0}
+
+
+def test_over_regularization_leaves_weights_wrecked_by_a_diverged_run_to_the_lr_rules():
+    nan = _record(norms=((30.0, 10.0), (float("nan"), 1.0)))  # a layer's weights overflowed
+    assert RULES.build("over_regularization", nan, {"penalty": {"l2": 0.1}}) is None
+    shrunk = _record(norms=((30.0, 10.0), (2.0, 1.0)))
+    shrunk["probes"][-1]["loss"] = float("nan")  # the loss diverged: lr_too_high's finding
+    assert RULES.build("lr_too_high", shrunk, {"lr": 0.5}) is not None
+    assert RULES.build("over_regularization", shrunk, {"penalty": {"l2": 1e-5}, "lr": 0.5}) is None

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from deepfit.diagnose.rules import RULES, Context, Finding, Record
+from deepfit.diagnose.rules import RULES, Context, Finding, Record, exploding_gradients, lr_too_high
 
 DROPOUT_RATE_HIGH = 0.5
 """A hidden dropout rate above one half drops more units than it keeps. UMLAUT (Schoop et al., CHI 2021)
@@ -63,7 +63,8 @@ def too_much_dropout(record: Record, ctx: Context) -> Finding | None:
 
 
 def _squared_norm(probe: Record) -> float:
-    return sum(n * n for n in (row.get("weight_norm", math.nan) for row in probe["layers"]) if math.isfinite(n))
+    """The sum of the kernels' squared norms; NaN where one is not finite (a diverged run's weights)."""
+    return sum(row.get("weight_norm", math.nan) ** 2 for row in probe["layers"])
 
 
 @RULES.register("over_regularization", summary="an l2 penalty that shrank the weights far below the init's scale")
@@ -75,8 +76,10 @@ def over_regularization(record: Record, ctx: Context) -> Finding | None:
     if l2 <= 0 or len(probes) < 2:
         return None
     first, last = _squared_norm(probes[0]), _squared_norm(probes[-1])
-    if not first > 0 or last * PENALTY_SHRINK >= first:
+    if not (math.isfinite(first) and math.isfinite(last) and first > 0) or last * PENALTY_SHRINK >= first:
         return None
+    if lr_too_high(record, ctx) is not None or exploding_gradients(record, ctx) is not None:
+        return None  # weights wrecked by steps too large (TheDeepChecker's SGD at lr 0.5): those rules' finding
     kept = last / first
     return Finding(
         "over_regularization", "warning",
