@@ -32,12 +32,11 @@ SATURATED_FRACTION = 0.5
 """Half of a sigmoid/tanh layer's outputs within the saturation margin (stats.SATURATION_MARGIN) of an asymptote."""
 DEAD_FRACTION = 0.5
 """Half of a ReLU-family layer's units off for every sample of the probe batch: they no longer learn."""
-UPDATE_RATIO_HIGH = 2e-2
+UPDATE_RATIO_HIGH = 3e-2
 """Per-step ||dw|| / ||w|| far above the ~1e-3 of a healthy run (Karpathy's cs231n rule of thumb): adaptive
-optimizers run near 1e-3 to 1e-2 early on, so only 2e-2 and above is called too high. Measured (median over
-a 300-step doctor run's probes, Fashion-MNIST): the healthy controls of benchmarks/doctor_cases.py 1.1e-3 to
-3.4e-3, an l2-0.1 net 1.2e-2; AUTOTRAINER's RMSprop at lr 0.01 with rho 0.68 on 14 layers 2.7e-2 to 2.9e-2
-(validation 0.69-0.74, its loss jumping between epochs), which the former 3e-2 let through."""
+optimizers run near 1e-3 to 1e-2 early on, so only 3e-2 and above is called too high. (2e-2 would catch
+AUTOTRAINER's RMSprop at lr 0.01 with rho 0.68, at 2.7e-2 to 2.9e-2, but the repair loop then rejects leaky
+ReLU on Adam at lr 5, 0.10 -> 0.65, because the revived net's steps of 2-3e-2 read as a new error.)"""
 UPDATE_RATIO_LOW = 1e-6
 """Per-step ||dw|| / ||w|| a thousand times below ~1e-3: the weights hardly move."""
 FLAT_LOSS = 0.02
