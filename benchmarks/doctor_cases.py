@@ -156,7 +156,7 @@ CASES = [
     _case("tdc_low_adam_epsilon", TDC + "low_adam_epsilon/baseCNN_low_eps.py (Adam lr 0.1, eps 1e-16)",
           [*TDC_BASE, "optimizer.name=adam", "optimizer.lr=0.1", "optimizer.eps=1e-16"], LR_HIGH),
     _case("tdc_over_regularization", TDC + "over_regulariaztion/baseCNN_over_reg.py (l2 0.1)",
-          [*TDC_BASE, 'regularization.penalty={name="l2", l2=0.1}'], LR_LOW),
+          [*TDC_BASE, 'regularization.penalty={name="l2", l2=0.1}'], LR_LOW | {"over_regularization"}),
     _case("tdc_deep_missing_batchnorm", TDC + "missing_batchnorm/deepCNN_miss_batchnorm.py (the deep net "
           "without its batch norm; 8 dense layers of 256 here)",
           ["model.hidden=[256, 256, 256, 256, 256, 256, 256, 256]", "model.activation=sigmoid",
@@ -190,7 +190,7 @@ CASES = [
     _case("um_lr_below_1e-7", UM + "check_learning_rate_range (lr < 1e-7): SGD lr 1e-8",
           ["optimizer.name=sgd", "optimizer.lr=1e-8"], LR_LOW),
     _case("um_dropout_above_half", UM + "check_dropout_p_less_than_half: dropout 0.8",
-          ["model.dropout=0.8"], LR_LOW),
+          ["model.dropout=0.8"], LR_LOW | {"too_much_dropout"}),
     _case("um_overfitting", UM + "check_overfitting (validation loss up, training loss down)",
           ["data.subset=300", "model.hidden=[300, 100]", "optimizer.lr=1e-3"], {"overfitting"}),
     _case("um_input_normalization", UM + "check_input_normalization", [], not_expressible=(
@@ -284,6 +284,19 @@ def run_case(case: Case, seeds: list[int], steps: int, quick: bool, repair: bool
     return out
 
 
+def not_visible(outcomes: list[Outcome], reference: float) -> list[str]:
+    """The faulty cases whose fault does not show, each with whether a rule flagged it anyway: every seed's
+    validation accuracy within `MANIFEST` of the healthy controls' mean (the fault does not hurt here).
+    Reported apart; they stay in the all-runs figures as they came out, and no rule is loosened for them."""
+    def flagged(o: Outcome) -> str:
+        hits = sum(map(bool, o.findings))
+        return "flagged" if hits == len(o.findings) else f"flagged on {hits} of {len(o.findings)} seeds" if hits \
+            else "no finding"
+
+    return [f"{o.case} ({flagged(o)})"
+            for o in outcomes if o.accuracy and min(o.accuracy) >= reference - MANIFEST]
+
+
 def summary(cases: list[Case], outcomes: dict[str, Outcome], repaired: bool) -> dict[str, Any]:
     sick = [outcomes[c.name] for c in cases if not c.healthy and c.name in outcomes]
     well = [outcomes[c.name] for c in cases if c.healthy and c.name in outcomes]
@@ -311,7 +324,8 @@ def summary(cases: list[Case], outcomes: dict[str, Outcome], repaired: bool) -> 
             healthy_mean_accuracy=reference, manifest_runs=len(shown),
             detection_recall_manifest=share(sum(bool(o.findings[i]) for o, i in shown), len(shown)),
             diagnosis_recall_manifest=share(sum(bool(labels[o.case] & set(o.findings[i])) for o, i in shown),
-                                            len(shown)))
+                                            len(shown)),
+            not_visible=", ".join(not_visible(sick, reference)) or "none")
     if repaired:
         deltas = {o.case: [b - a for a, b in zip(o.accuracy, o.fixed_accuracy, strict=True)] for o in sick}
         figures.update(

@@ -103,6 +103,27 @@ def test_slow_convergence_fires_when_the_run_leaves_more_than_half_the_untrained
         assert "57% of the untrained net's loss is left" in finding.summary
 
 
+def _moving(record, ratio):
+    for probe in record["probes"]:
+        probe["layers"] = [{"update_ratio": ratio}, {"update_ratio": ratio}]
+    return record
+
+
+@pytest.mark.parametrize(("ratio", "last", "fires"), [
+    (1.5e-4, 0.75, True),    # TheDeepChecker's SGD at lr 0.001: steps of 1.6e-4, 28-37% of the loss left
+    (2.6e-4, 0.75, False),   # steps over a fifth of 1e-3: the learning rate is not the problem
+    (1.5e-4, 0.46, False),   # small steps, but only a fifth of the loss left: the run got there
+])
+def test_slow_convergence_fires_on_small_steps_that_leave_a_quarter_of_the_loss(ratio, last, fires):
+    epochs = _epochs([0.4, 0.6, 0.66, 0.69], [0.5, 0.62, 0.67, 0.69])  # gaining well, so only the steps can tell
+    record = _moving(_record([0.1] * 5, epochs, losses=[2.3, 2.0, 1.5, 1.0, last]), ratio)
+    finding = RULES.build("slow_convergence", record, {"lr": 0.001, "optimizer": "sgd"})
+    assert (finding is not None) is fires
+    if fires:
+        assert "each step moving the weights by 0.00015 of their norm" in finding.summary
+        assert finding.remedies[0] == ["optimizer.name=adam", "optimizer.lr=0.001"]
+
+
 def test_slow_convergence_leaves_a_run_whose_steps_are_too_large_to_the_lr_rules():
     epochs = [{"epoch": 1, "loss": 2.0, "acc": 0.1, "val_acc": 0.1}, {"epoch": 2, "loss": 2.1, "acc": 0.1},
               {"epoch": 3, "loss": 2.0, "acc": 0.1, "val_acc": 0.1}]

@@ -124,6 +124,15 @@ def _weights(spreads, variances):
     return record
 
 
+def _shrinking(factor):
+    """A record of two probes whose kernels' squared norms fall `factor`-fold from the first to the last."""
+    record = _record(MOVING, probes=2)
+    for probe, norm in zip(record["probes"], (1.0, 1.0 / math.sqrt(factor)), strict=True):
+        for layer in probe["layers"]:
+            layer["weight_norm"] = norm
+    return record
+
+
 ZIGZAG = [0.1 + 0.04 * i for i in range(10)] + [0.8 + (0.1 if i % 2 else 0.0) for i in range(10)]
 HE = [2 / 4, 2 / 8, 2 / 8, 2 / 11]  # each layer's variance under he_normal (glorot for the output)
 # rule -> (config overrides, a probe record on which the rule fires with that config's context)
@@ -155,6 +164,10 @@ TRIGGERS = {
     "batch_size_for_lr": (["optimizer.name=sgd", "optimizer.lr=3.0", "train.batch_size=10"], _curve([0.1] * 3)),
     "weights_too_uniform": (["model.activation=relu"], _weights([1.0, 0.0, 1.0, 0.9], HE)),
     "poor_weight_scale": (["model.activation=relu"], _weights([1.0] * 4, [HE[0], HE[1] * 12, *HE[2:]])),
+    # the rules of diagnose/regularization.py
+    "too_much_dropout": (["model.dropout=0.8"], _record(MOVING, epochs=[{"epoch": 1, "loss": 1.0, "acc": 0.4,
+                                                                        "val_acc": 0.66}])),
+    "over_regularization": (['regularization.penalty={name="l2", l2=0.1}'], _shrinking(100.0)),
 }
 
 

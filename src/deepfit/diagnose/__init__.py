@@ -1,7 +1,7 @@
 """Diagnostics: probes on the probe event (gradient and layer statistics), the training doctor's rules, runs
 and repair loop, the LR finder, and calibration."""
 
-from deepfit.diagnose import dynamics, weights  # noqa: F401  (their rules register into RULES)
+from deepfit.diagnose import dynamics, regularization, weights  # noqa: F401  (their rules register into RULES)
 from deepfit.diagnose.calibration import expected_calibration_error, negative_log_likelihood
 from deepfit.diagnose.doctor import Diagnosis, LiveDoctor, diagnose, doctor_run, run_diagnosed
 from deepfit.diagnose.learning import not_learning

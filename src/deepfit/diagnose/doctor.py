@@ -23,6 +23,8 @@ from deepfit.diagnose.rules import Finding, diagnose_record
 from deepfit.diagnose.stats import DoctorProbe
 from deepfit.errors import ConfigError
 from deepfit.nn import ACTIVATIONS
+from deepfit.nn.build import dropout_rates
+from deepfit.optim import resolve_penalty
 from deepfit.run import RunResult, build_member, load_splits, run_training, write_json
 from deepfit.run.setup import dense_spec, run_lr
 from deepfit.run.training import self_normalization_violations
@@ -89,6 +91,12 @@ def class_frequencies(splits: Splits, task: str) -> list[float] | None:
     return [round(float(c), 6) for c in counts / counts.sum()]
 
 
+def _penalty_factors(cfg: RunConfig) -> dict[str, float]:
+    """The default kernel penalty's `l1` and `l2` factors (0 without one)."""
+    resolved = resolve_penalty(cfg.regularization.penalty)
+    return {"l1": resolved[0].l1, "l2": resolved[0].l2} if resolved else {"l1": 0.0, "l2": 0.0}
+
+
 def run_context(cfg: RunConfig, splits: Splits) -> dict[str, Any]:
     """What the rules need to know of the run besides its probes: activation, init, normalisation, lr, ..."""
     spec = dense_spec(cfg, splits, "the doctor")
@@ -101,6 +109,8 @@ def run_context(cfg: RunConfig, splits: Splits) -> dict[str, Any]:
         "norm": spec.norm,
         "input_norm": spec.input_norm,
         "dropout_kind": spec.dropout_kind,
+        "dropout": max(dropout_rates(spec), default=0.0),  # the highest hidden rate (diagnose/regularization.py)
+        "penalty": _penalty_factors(cfg),
         "standardized": splits.mean is not None,
         "optimizer": cfg.optimizer.name,
         "lr": run_lr(cfg),

@@ -10,7 +10,15 @@ import math
 import statistics
 from typing import Any
 
-from deepfit.diagnose.rules import RULES, Context, Finding, Record, exploding_gradients, lr_too_high
+from deepfit.diagnose.rules import (
+    RULES,
+    Context,
+    Finding,
+    Record,
+    _update_ratios,
+    exploding_gradients,
+    lr_too_high,
+)
 
 OSCILLATION_AMPLITUDE = 0.05
 """A swing of the probe batch's accuracy from a local maximum to the next local minimum of at least 5 points
@@ -41,6 +49,13 @@ dataset's accuracy scale: the run left more than half of the untrained net's los
 that loss fell (one that rose is the lr rules' finding). The seven healthy controls of
 benchmarks/doctor_cases.py keep 6-13% of it after a 300-step doctor run on Fashion-MNIST, a net at a
 hundredth of its learning rate 28-37%."""
+SLOW_UPDATE_RATIO, SLOW_UPDATE_LOSS_LEFT = 2e-4, 0.25
+"""... or steps too small to finish in the run: a median per-step update ratio ||dw|| / ||w|| five times
+below the ~1e-3 of a healthy run (Karpathy's cs231n rule of thumb: lower means the learning rate is
+probably too low) while more than a quarter of the untrained net's probe loss is left. Measured on 300-step
+doctor runs of Fashion-MNIST: TheDeepChecker's SGD at lr 0.001 moves 1.6e-4 and leaves 28-37% (validation
+0.69-0.70 against the controls' 0.82); plain SGD at lr 0.01 moves 2.6e-4 and leaves 16% (validation 0.79);
+the healthy controls move 1.1e-3 to 3.4e-3 and leave 6-13%."""
 REFERENCE_LR = {"sgd": (0.1, 256), "adaptive": (1e-3, 32)}
 """(lr, batch size) a learning rate is scaled from: SGD's 0.1 for a batch of 256 (Goyal et al. 2017, the
 linear scaling rule lr = 0.1 * B / 256); the adaptive optimizers' 1e-3 of Kingma & Ba (2015) at Keras's
@@ -135,7 +150,8 @@ def _loss_left(record: Record) -> float:
 def slow_convergence(record: Record, ctx: Context) -> Finding | None:
     """AUTOTRAINER's slow convergence (`sc_accuracy`, delta = 0.01): no epoch raised the training or the
     validation accuracy by a point, counting from the untrained net's accuracy on the probe batch; or its
-    `not_converge`: the run left more than half of the untrained net's probe loss."""
+    `not_converge`: the run left more than half of the untrained net's probe loss; or steps too small
+    (`SLOW_UPDATE_RATIO`) with a quarter of that loss left."""
     rows = [r for r in record["epochs"] if math.isfinite(r.get("acc", math.nan))]
     start = _accuracies(record)[0] if record["probes"] else math.nan
     if len(rows) < SLOW_EPOCHS or not math.isfinite(start) or record["probes"][0]["step"] != 0:
@@ -144,7 +160,9 @@ def slow_convergence(record: Record, ctx: Context) -> Finding | None:
     valid = _gains([start] + [r["val_acc"] for r in rows]) if all("val_acc" in r for r in rows) else -math.inf
     left = _loss_left(record)
     stalled = max(train, valid) < SLOW_GAIN
-    if not stalled and not (math.isfinite(left) and left > SLOW_LOSS_LEFT):
+    ratios = _update_ratios(record)
+    small_steps = bool(ratios) and statistics.median(ratios) < SLOW_UPDATE_RATIO and left > SLOW_UPDATE_LOSS_LEFT
+    if not stalled and not small_steps and not (math.isfinite(left) and left > SLOW_LOSS_LEFT):
         return None
     if lr_too_high(record, ctx) is not None or exploding_gradients(record, ctx) is not None:
         return None  # steps too large, not too small: those rules' finding (this one would raise the lr)
@@ -154,10 +172,14 @@ def slow_convergence(record: Record, ctx: Context) -> Finding | None:
         remedies.insert(0, ["optimizer.name=adam", "optimizer.lr=0.001"])
     what = (f"no epoch raised the accuracy by {SLOW_GAIN:.0%} (best gain {max(train, valid):.1%})" if stalled else
             f"{left:.0%} of the untrained net's loss is left after the run")
+    if small_steps and not stalled and left <= SLOW_LOSS_LEFT:
+        what += f", each step moving the weights by {statistics.median(ratios):.2g} of their norm"
     return Finding("slow_convergence", "warning",
                    f"in {len(rows)} epochs {what}: the network converges too slowly to learn in this run",
                    {"largest_gain_train": float(f"{train:.3g}"), "largest_gain_valid": float(f"{valid:.3g}"),
-                    "loss_left": float(f"{left:.3g}"), "threshold": SLOW_GAIN}, remedies, "docs/optimizers.md",
+                    "loss_left": float(f"{left:.3g}"), "threshold": SLOW_GAIN,
+                    "median_update_ratio": float(f"{statistics.median(ratios):.3g}") if ratios else None},
+                   remedies, "docs/optimizers.md",
                    strength=SLOW_GAIN / max(max(train, valid), 1e-3) if stalled else left / SLOW_LOSS_LEFT)
 
 

@@ -34,7 +34,9 @@ DEAD_FRACTION = 0.5
 """Half of a ReLU-family layer's units off for every sample of the probe batch: they no longer learn."""
 UPDATE_RATIO_HIGH = 3e-2
 """Per-step ||dw|| / ||w|| far above the ~1e-3 of a healthy run (Karpathy's cs231n rule of thumb): adaptive
-optimizers run near 1e-3 to 1e-2 early on, so only 3e-2 and above is called too high."""
+optimizers run near 1e-3 to 1e-2 early on, so only 3e-2 and above is called too high. (2e-2 would catch
+AUTOTRAINER's RMSprop at lr 0.01 with rho 0.68, at 2.7e-2 to 2.9e-2, but the repair loop then rejects leaky
+ReLU on Adam at lr 5, 0.10 -> 0.65, because the revived net's steps of 2-3e-2 read as a new error.)"""
 UPDATE_RATIO_LOW = 1e-6
 """Per-step ||dw|| / ||w|| a thousand times below ~1e-3: the weights hardly move."""
 FLAT_LOSS = 0.02
