@@ -165,3 +165,13 @@ def test_the_doctor_context_carries_the_batch_size_the_rule_reads():
     splits = from_arrays(x, (x[:, 0] > 0).astype("int64"), valid=20)
     cfg = load_config(None, ["model.hidden=[5]", "train.batch_size=7"])
     assert run_context(cfg, splits)["batch_size"] == 7
+
+
+@pytest.mark.parametrize(("name", "adaptive"), [
+    ("adam", True), ("keras_nadam", True), ("keras_rmsprop", True), ("sgd", False), ("keras_sgd", False),
+    ("momentum", False), (None, False),
+])
+def test_keras_forms_of_the_optimizers_are_as_adaptive_as_torchs(name, adaptive):
+    assert D.is_adaptive(name) is adaptive
+    finding = RULES.build("oscillating_accuracy", _record(_zigzag(0.1, 5)), {"lr": 0.1, "optimizer": name})
+    assert (["optimizer.name=adam", "optimizer.lr=0.001"] in finding.remedies) is not adaptive

@@ -61,6 +61,13 @@ REFERENCE_LR = {"sgd": (0.1, 256), "adaptive": (1e-3, 32)}
 linear scaling rule lr = 0.1 * B / 256); the adaptive optimizers' 1e-3 of Kingma & Ba (2015) at Keras's
 default batch of 32, scaled by the square root of the batch (Malladi et al. 2022, the square-root rule)."""
 ADAPTIVE = frozenset({"adam", "adamw", "nadam", "adamax", "rmsprop", "adagrad", "ftrl"})
+"""The optimizers that scale each step by the gradients' own statistics (their `keras_` forms too)."""
+
+
+def is_adaptive(optimizer: str | None) -> bool:
+    """Whether `optimizer` (a registry name) is adaptive: `keras_adam` as `adam` (the Keras convention)."""
+    return (optimizer or "").removeprefix("keras_") in ADAPTIVE
+
 BATCH_LR_FACTOR = 30.0
 """The learning rate more than 30 times above (or below) the one the scaling rule gives for the batch. The
 rules are starting points, not optima: a factor of 3 either way is common in tuned runs, so only a factor of
@@ -115,7 +122,7 @@ def oscillating_accuracy(record: Record, ctx: Context) -> Finding | None:
         return None
     lr, batch, optimizer = ctx.get("lr"), ctx.get("batch_size"), ctx.get("optimizer")
     remedies = []
-    if optimizer not in ADAPTIVE:
+    if not is_adaptive(optimizer):
         remedies.append(["optimizer.name=adam", "optimizer.lr=0.001"])
     if lr:
         remedies.append([f"optimizer.lr={lr / 10:.3g}"])
@@ -168,7 +175,7 @@ def slow_convergence(record: Record, ctx: Context) -> Finding | None:
         return None  # steps too large, not too small: those rules' finding (this one would raise the lr)
     lr, optimizer = ctx.get("lr"), ctx.get("optimizer")
     remedies = [[f"optimizer.lr={lr * 10:.3g}"]] if lr else []
-    if optimizer not in ADAPTIVE:
+    if not is_adaptive(optimizer):
         remedies.insert(0, ["optimizer.name=adam", "optimizer.lr=0.001"])
     what = (f"no epoch raised the accuracy by {SLOW_GAIN:.0%} (best gain {max(train, valid):.1%})" if stalled else
             f"{left:.0%} of the untrained net's loss is left after the run")
@@ -186,7 +193,7 @@ def slow_convergence(record: Record, ctx: Context) -> Finding | None:
 def scaled_lr(optimizer: str, batch: int) -> float:
     """The learning rate the scaling rule gives for `batch` (`REFERENCE_LR`): linear for SGD and momentum,
     square root for the adaptive optimizers."""
-    if optimizer in ADAPTIVE:
+    if is_adaptive(optimizer):
         lr0, batch0 = REFERENCE_LR["adaptive"]
         return lr0 * math.sqrt(batch / batch0)
     lr0, batch0 = REFERENCE_LR["sgd"]
@@ -195,8 +202,8 @@ def scaled_lr(optimizer: str, batch: int) -> float:
 
 def _batch_for(optimizer: str, lr: float) -> int:
     """The batch size (a power of 2 in [32, 1024)) closest to the one the scaling rule pairs with `lr`."""
-    lr0, batch0 = REFERENCE_LR["adaptive" if optimizer in ADAPTIVE else "sgd"]
-    batch = batch0 * ((lr / lr0) ** 2 if optimizer in ADAPTIVE else lr / lr0)
+    lr0, batch0 = REFERENCE_LR["adaptive" if is_adaptive(optimizer) else "sgd"]
+    batch = batch0 * ((lr / lr0) ** 2 if is_adaptive(optimizer) else lr / lr0)
     return int(min(max(2 ** round(math.log2(max(batch, 1.0))), 32), LARGE_BATCH // 2))
 
 

@@ -11,6 +11,7 @@ import statistics
 from collections.abc import Sequence
 from typing import Any
 
+from deepfit.diagnose.dynamics import is_adaptive
 from deepfit.diagnose.rules import (
     RULES,
     Context,
@@ -35,7 +36,6 @@ SOFT = {"vanishing": 0.1, "exploding": 10.0, "dead": 0.25, "saturated": 0.25, "u
 """Looser than the symptom rules' thresholds (10x for the ratios, half for the fractions): a net at chance
 is explained by a milder symptom than the one a learning net is flagged for."""
 
-_ADAPTIVE = {"adam", "adamw", "nadam", "adamax", "rmsprop", "adagrad", "adadelta", "radam"}
 
 
 def chance_level(frequencies: Sequence[float]) -> float:
@@ -120,7 +120,7 @@ def _remedies_for(cause: str, ctx: Context) -> list[list[str]]:
     lr = ctx.get("lr")
     slower = [[f"optimizer.lr={lr / 10:.3g}"]] if lr else []
     faster = [[f"optimizer.lr={lr * 10:.3g}"]] if lr else []
-    adaptive = [] if ctx.get("optimizer") in _ADAPTIVE else [["optimizer.name=nadam", "optimizer.lr=0.001"]]
+    adaptive = [] if is_adaptive(ctx.get("optimizer")) else [["optimizer.name=nadam", "optimizer.lr=0.001"]]
     return {
         "vanishing": vanishing_remedies(ctx),
         "saturated": vanishing_remedies(ctx),
