@@ -3,7 +3,8 @@
 #
 # Prepare on this machine (both folders are git-ignored and travel with `carry`):
 #   python3 -m pip download --python-version 3.12 --only-binary=:all: --no-deps -d .whl \
-#       pydantic pydantic-core annotated-types typing-inspection tomli-w
+#       pydantic pydantic-core annotated-types typing-inspection tomli-w torchinfo \
+#       scikit-learn scipy joblib threadpoolctl
 #   mkdir -p .devdata && cp /usr/share/datasets/fashion-mnist/*.gz .devdata/
 # Then run it there (carry .whl and .devdata), e.g. with a 420 s limit:
 #   bash benchmarks/gpu_check.sh
@@ -26,13 +27,15 @@ export DEEPFIT_DATA="$PWD/.devdata"
 } > "$OUT/machine.txt" 2>&1
 
 # deepfit's pure-Python dependencies that the image may lack, from the carried wheels, into .pydeps
-if ! python3 -c 'import pydantic, tomli_w' 2>/dev/null; then
+if ! python3 -c 'import pydantic, tomli_w, torchinfo, sklearn' 2>/dev/null; then
   python3 -m pip install -q --no-index --no-deps --target .pydeps .whl/*.whl > "$OUT/pip.log" 2>&1 \
     || echo "pip could not install the carried wheels (see $OUT/pip.log)"
 fi
 
 # 1. the CUDA tests (and the engine's CPU tests, for the same torch)
 python3 -m pytest -q -p no:cacheprovider tests/train/test_engine.py tests/optim/test_batched.py \
+  tests/optim/test_keras_rules.py tests/train/test_compile_cache.py tests/train/test_eval_batch.py \
+  tests/run/test_predictions.py tests/train/test_backends.py tests/train/test_update.py \
   > "$OUT/tests.txt" 2>&1
 echo "tests: $(tail -n 1 "$OUT/tests.txt")"
 
