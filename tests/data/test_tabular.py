@@ -131,3 +131,16 @@ def test_csv_with_text_labels_still_names_a_bad_feature_cell(tmp_path):
     path = _csv(tmp_path, "diagnosis,radius\nmalignant,1.5\nbenign,oops\n")
     with pytest.raises(DataError, match=r"table\.csv, line 3, column 'radius': expected a number, found 'oops'"):
         DATASETS.build("csv", path=path, label_column="diagnosis")
+
+
+def test_the_unnamed_row_index_pandas_writes_is_left_out_of_the_features(tmp_path):
+    path = _csv(tmp_path, ",width,height,kind\n0,1.5,2.0,cat\n1,0.5,3.0,dog\n2,2.5,1.0,cat\n")
+    with pytest.warns(UserWarning, match="row index pandas writes"):
+        raw = DATASETS.build("csv", path=path, label_column="kind")
+    assert raw.x_train.tolist() == [[1.5, 2.0], [0.5, 3.0], [2.5, 1.0]]
+
+
+def test_an_unnamed_first_column_that_is_not_a_row_index_stays_a_feature(tmp_path):
+    path = _csv(tmp_path, ",width,kind\n5,1.5,cat\n1,0.5,dog\n2,2.5,cat\n")
+    raw = DATASETS.build("csv", path=path, label_column="kind")
+    assert raw.x_train.tolist() == [[5.0, 1.5], [1.0, 0.5], [2.0, 2.5]]

@@ -79,12 +79,23 @@ def _read_csv(path: Path, label_column: str | None) -> RawDataset:
         raise DataError(f"{path}: cannot parse as numbers: {exc}") from None
     if x.shape[0] == 0:
         raise DataError(f"{path}: expected data rows after the header, found none")
+    if _is_pandas_index(header, features, x):
+        warnings.warn(f"{path}: the first column has no name and counts 0, 1, 2, ...: the row index pandas writes "
+                      "with to_csv(); left out of the features (write with index=False to leave it out of the file)",
+                      stacklevel=2)
+        x = x[:, 1:]
     labels = np.char.strip(labels)
     try:
         y = labels.astype(np.float64)
     except ValueError:
         y = labels  # class names, encoded in sorted order by `classes.encode_classes`
     return RawDataset(x, y, None, None, None, label_column=header[label_index])
+
+
+def _is_pandas_index(header: list[str], features: list[int], x: np.ndarray) -> bool:
+    """The first feature column is unnamed and holds 0..n-1, as `DataFrame.to_csv()` writes its index."""
+    return (features[0] == 0 and header[0] == "" and x.shape[1] > 1
+            and np.array_equal(x[:, 0], np.arange(x.shape[0], dtype=x.dtype)))
 
 
 def _existing_file(path: str | Path | None, name: str) -> Path:
